@@ -1,0 +1,204 @@
+"""``python -m benchmark <stage> ...``: one subcommand per pipeline stage (the Snakemake rules call these).
+
+Run ``python -m benchmark <stage> --help`` for the arguments of a stage. Errors the user can fix (a missing
+or malformed input, an unknown name) are printed as one ``error:`` line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from benchmark.errors import BenchmarkError
+
+
+def _csv_ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+def _csv(text: str) -> list[str]:
+    return [x for x in text.split(",") if x]
+
+
+def cmd_acquire(a) -> int:
+    from benchmark.data.acquire import acquire, mirror_for
+
+    mirror = mirror_for(a.dataset, a.mirror)
+    manifest = acquire(a.dataset, a.out, mirror=mirror, download_dir=a.download_dir, progress=not a.quiet)
+    status = "all official" if manifest["all_official"] else f"{len(manifest['warnings'])} not official"
+    print(f"{a.dataset}: {len(manifest['files'])} raw files in {a.out} ({status})")
+    return 0
+
+
+def cmd_process(a) -> int:
+    from benchmark.data.process import process
+
+    aux = dict(kv.split("=", 1) for kv in a.aux)
+    options = {"valid_fraction": a.valid_fraction} if a.valid_fraction is not None else {}
+    stats = process(a.dataset, a.raw, a.out, seed=a.seed, options=options, aux=aux)
+    for split, s in stats["splits"].items():
+        print(f"{a.dataset}/{split}: {s['dialogues']} dialogues, {s['samples']} samples, "
+              f"{s['target_pairs_all']} pairs (all), {s['target_pairs_fresh']} pairs (fresh)")
+    print(f"{a.dataset}: catalogue {stats['catalog']['items']} items")
+    return 0
+
+
+def cmd_systems(a) -> int:
+    from benchmark.systems import SYSTEMS
+
+    for name in SYSTEMS.names():
+        doc = (SYSTEMS.get(name).__doc__ or "").strip().splitlines()
+        print(f"{name:24s} {SYSTEMS.target(name)}" + (f"  {doc[0]}" if doc else ""))
+    return 0
+
+
+def cmd_predict(a) -> int:
+    from benchmark.systems.predict import predict
+
+    n = predict(a.system, a.train, a.test, a.split, a.out, seed=a.seed, k=a.k, params=json.loads(a.params),
+                batch_size=a.batch_size, progress=not a.quiet)
+    print(f"{a.system}: {n} predictions -> {a.out}")
+    return 0
+
+
+def cmd_evaluate(a) -> int:
+    from benchmark.eval.evaluate import evaluate
+
+    res = evaluate(a.predictions, a.processed, a.split, a.out, system=a.system, train_dataset=a.train_dataset,
+                   test_dataset=a.test_dataset, seed=a.seed, protocol_names=a.protocols, ks=a.ks)
+    for name, block in res["protocols"].items():
+        m = block["metrics"]
+        print(f"{a.system} {a.train_dataset}->{a.test_dataset} [{name}] pairs={block['counts']['pairs']} "
+              f"R@10={m['recall@10']['mean']:.4f} N@10={m['ndcg@10']['mean']:.4f} "
+              f"missing={block['counts']['missing_predictions']}" if "recall@10" in m else name)
+    return 0
+
+
+def cmd_aggregate(a) -> int:
+    from benchmark.report.aggregate import aggregate
+
+    rows = aggregate(a.metrics, a.out)
+    print(f"{len(rows)} rows -> {a.out}")
+    return 0
+
+
+def cmd_tables(a) -> int:
+    from benchmark.report.tables import write_tables
+
+    cells = [tuple(c.split(":")) for c in a.cells] if a.cells else None
+    paths = write_tables(a.metrics, a.out_dir, a.columns, systems_order=a.systems, cells_order=cells,
+                         digits=a.digits, name=a.name)
+    print(f"tables -> {paths['md']}, {paths['tex']}")
+    return 0
+
+
+def cmd_crosscheck_he(a) -> int:
+    from benchmark.eval.he2023 import main
+
+    return main(a.root, a.out, tol=a.tol)
+
+
+def cmd_compare_reference(a) -> int:
+    from benchmark.report.reference import main
+
+    return main(a.metrics, a.reference, tol=a.tol, quiet=a.quiet)
+
+
+def cmd_check_config(a) -> int:
+    from benchmark.config import load_config
+
+    cfg = load_config(a.config)
+    print(f"{a.config}: valid ({len(cfg['run'])} systems x {len(cfg['cells'])} cells x {len(cfg['seeds'])} seeds)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="stage", required=True, metavar="<stage>")
+
+    def add(name, fn, help_):
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.set_defaults(fn=fn)
+        return sp
+
+    s = add("acquire", cmd_acquire, "copy a dataset's official raw files from a mirror, or download them")
+    s.add_argument("dataset", help="dataset name (redial, inspired)")
+    s.add_argument("--out", required=True, help="raw directory to fill, e.g. results/raw/redial")
+    s.add_argument("--mirror", default=None, help="local directory in the official layout "
+                   "(env BENCHMARK_MIRROR_<DATASET> overrides); omit to download the pinned URLs")
+    s.add_argument("--download-dir", default=None, help="where downloads are kept (default: results/downloads/<ds>)")
+    s.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    s = add("process", cmd_process, "parse raw files into dialogues, samples, catalogue and stats.json")
+    s.add_argument("dataset")
+    s.add_argument("--raw", required=True, help="raw directory written by `acquire`")
+    s.add_argument("--out", required=True, help="processed directory, e.g. results/processed/redial")
+    s.add_argument("--seed", type=int, default=0, help="data seed (ReDial validation carve-out)")
+    s.add_argument("--valid-fraction", type=float, default=None, help="ReDial: fraction of train held out")
+    s.add_argument("--aux", nargs="*", default=[], metavar="NAME=DIR",
+                   help="raw directories of other datasets the parser reads (INSPIRED: redial=results/raw/redial)")
+
+    add("systems", cmd_systems, "list the registered systems")
+
+    s = add("predict", cmd_predict, "fit a system on a training dataset and write predictions for a split")
+    s.add_argument("system", help="registered system name (see `python -m benchmark systems`)")
+    s.add_argument("--train", required=True, help="processed directory of the training dataset")
+    s.add_argument("--test", required=True, help="processed directory of the test dataset")
+    s.add_argument("--split", default="test")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--k", type=int, default=50, help="length of each ranking (default 50)")
+    s.add_argument("--params", default="{}", help="JSON object of constructor parameters")
+    s.add_argument("--batch-size", type=int, default=256)
+    s.add_argument("--out", required=True, help="predictions JSONL path")
+    s.add_argument("--quiet", action="store_true")
+
+    s = add("evaluate", cmd_evaluate, "score a predictions file under both protocol variants -> metrics JSON")
+    s.add_argument("--predictions", required=True, help="JSONL: {sample_id, ranked_items} per line")
+    s.add_argument("--processed", required=True, help="processed directory of the test dataset")
+    s.add_argument("--split", default="test")
+    s.add_argument("--out", required=True, help="metrics JSON path")
+    s.add_argument("--system", required=True, help="name recorded in the metrics file")
+    s.add_argument("--train-dataset", required=True)
+    s.add_argument("--test-dataset", required=True)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--ks", type=_csv_ints, default=[1, 5, 10, 20, 50], help="comma-separated cut-offs")
+    s.add_argument("--protocols", type=_csv, default=["all", "fresh"], help="comma-separated: all,fresh")
+
+    s = add("aggregate", cmd_aggregate, "collect metrics JSONs into one long TSV")
+    s.add_argument("metrics", nargs="+", help="metrics JSON files")
+    s.add_argument("--out", required=True)
+
+    s = add("tables", cmd_tables, "render the main table (Markdown + LaTeX) with protocol cards")
+    s.add_argument("metrics", nargs="+", help="metrics JSON files")
+    s.add_argument("--out-dir", required=True)
+    s.add_argument("--name", default="main", help="table file stem (default main)")
+    s.add_argument("--columns", type=_csv, default=["recall@1", "recall@10", "ndcg@10", "recall@50"])
+    s.add_argument("--systems", type=_csv, default=None, help="row order (default: sorted)")
+    s.add_argument("--cells", nargs="*", default=None, metavar="TRAIN:TEST", help="column order")
+    s.add_argument("--digits", type=int, default=4)
+
+    s = add("crosscheck-he", cmd_crosscheck_he, "recompute He et al. (CIKM 2023) INSPIRED metrics and compare")
+    s.add_argument("--root", required=True, help="folder of the released predictions (see its README.md)")
+    s.add_argument("--out", default=None, help="JSON report path")
+    s.add_argument("--tol", type=float, default=1e-6)
+
+    s = add("compare-reference", cmd_compare_reference, "compare a long metrics TSV with the reference metrics")
+    s.add_argument("--metrics", required=True)
+    s.add_argument("--reference", required=True)
+    s.add_argument("--tol", type=float, default=1e-9)
+    s.add_argument("--quiet", action="store_true", help="print only cells that are off")
+
+    s = add("check-config", cmd_check_config, "validate a workflow config against its schema")
+    s.add_argument("--config", default="workflow/config/config.yaml")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except BenchmarkError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

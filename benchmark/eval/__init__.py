@@ -1,0 +1,1 @@
+"""Evaluation: pure metric functions, the two protocol variants, the predictions contract, and ``evaluate``."""

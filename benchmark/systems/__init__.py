@@ -1,0 +1,9 @@
+"""Registered recommender systems (``SYSTEMS``: name -> class, imported lazily)."""
+
+from benchmark.registry import Registry
+
+SYSTEMS = Registry("system", {
+    "random": "benchmark.systems.sanity:RandomSystem",
+    "popularity": "benchmark.systems.sanity:PopularitySystem",
+    "repeat-context": "benchmark.systems.sanity:RepeatContextSystem",
+})

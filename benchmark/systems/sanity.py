@@ -1,0 +1,109 @@
+"""Sanity baselines: random, popularity, repeat-context. Any learned system must beat them to mean anything.
+
+* ``random``: a seeded uniform sample of ``k`` catalogue items per sample (seeded by (seed, sample_id), so the
+  list of a sample does not depend on batch order).
+* ``popularity``: items by how many training-dialogue turns mention them (ties: item id), the same list for
+  every sample. Across datasets the counts are carried through the unified movie key.
+* ``repeat-context``: the items already mentioned in the context, most recent first, then (``fill:
+  popularity``) the popularity list. Under the ``fresh`` protocol its context part can never hit, which is
+  exactly what it is for: it measures how much of an ``all``-protocol number is repetition.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from benchmark.errors import BenchmarkError
+from benchmark.systems.base import Catalog, DatasetBundle
+
+
+class RandomSystem:
+    name = "random"
+
+    def __init__(self):
+        self.seed = 0
+
+    def fit(self, train: DatasetBundle, seed: int) -> None:
+        self.seed = seed
+
+    def recommend(self, samples: Sequence[dict], catalog: Catalog, k: int) -> list[list[str]]:
+        out = []
+        for s in samples:
+            rng = np.random.default_rng([self.seed, zlib.crc32(s["sample_id"].encode())])
+            picks = rng.choice(len(catalog), size=min(k, len(catalog)), replace=False)
+            out.append([catalog.ids[i] for i in picks])
+        return out
+
+
+class PopularitySystem:
+    name = "popularity"
+
+    def __init__(self):
+        self.counts: Counter = Counter()
+        self.train_catalog: Catalog | None = None
+        self._ranked: dict[str, list[str]] = {}
+
+    def fit(self, train: DatasetBundle, seed: int) -> None:
+        self.train_catalog = train.catalog
+        self.counts = Counter(i for d in train.dialogues("train") for t in d["turns"] for i in t["items"])
+        if not self.counts:
+            raise BenchmarkError(f"{train.dir}: the training split mentions no items; popularity is undefined")
+
+    def scores(self, catalog: Catalog) -> dict[str, float]:
+        """Mention count per item of ``catalog`` (by id on the training dataset, by unified key elsewhere)."""
+        if self.train_catalog is not None and catalog.dataset == self.train_catalog.dataset:
+            return {i: float(self.counts.get(i, 0)) for i in catalog.ids}
+        by_key: Counter = Counter()
+        for item, n in self.counts.items():
+            key = self.train_catalog.key_of(item) if self.train_catalog else None
+            if key:
+                by_key[key] += n
+        return {i: float(by_key.get(catalog.key_of(i), 0)) if catalog.key_of(i) else 0.0 for i in catalog.ids}
+
+    def ranking(self, catalog: Catalog) -> list[str]:
+        if catalog.dataset not in self._ranked:
+            scores = self.scores(catalog)
+            self._ranked[catalog.dataset] = sorted(catalog.ids, key=lambda i: (-scores[i], i))
+        return self._ranked[catalog.dataset]
+
+    def recommend(self, samples: Sequence[dict], catalog: Catalog, k: int) -> list[list[str]]:
+        top = self.ranking(catalog)[:k]
+        return [list(top) for _ in samples]
+
+
+def recent_context_items(sample: dict) -> list[str]:
+    """Items mentioned in the context, most recent mention first (later in a turn = more recent)."""
+    out: list[str] = []
+    for turn in reversed(sample["context"]):
+        for item in reversed(turn["items"]):
+            if item not in out:
+                out.append(item)
+    return out
+
+
+class RepeatContextSystem:
+    name = "repeat-context"
+
+    def __init__(self, fill: str = "popularity"):
+        if fill not in ("popularity", "none"):
+            raise BenchmarkError(f"repeat-context: fill must be 'popularity' or 'none', got {fill!r}")
+        self.fill = fill
+        self.popularity = PopularitySystem()
+
+    def fit(self, train: DatasetBundle, seed: int) -> None:
+        if self.fill == "popularity":
+            self.popularity.fit(train, seed)
+
+    def recommend(self, samples: Sequence[dict], catalog: Catalog, k: int) -> list[list[str]]:
+        filler = self.popularity.ranking(catalog)[: 2 * k] if self.fill == "popularity" else []
+        out = []
+        for s in samples:
+            ranked = [i for i in recent_context_items(s) if i in catalog][:k]
+            seen = set(ranked)
+            ranked.extend(i for i in filler if i not in seen)
+            out.append(ranked[:k])
+        return out

@@ -1,0 +1,74 @@
+# Metrics JSONs -> long TSV and rendered tables; external cross-check; comparison with reference metrics.
+
+
+rule aggregate:
+    input:
+        metrics_files(),
+    output:
+        f"{R}/tables/metrics_long.tsv",
+    log:
+        "logs/report/aggregate.log",
+    shell:
+        "{PY} -m benchmark aggregate {input} --out {output} > {log} 2>&1"
+
+
+rule main_table:
+    input:
+        metrics_files(),
+    output:
+        md=f"{R}/tables/main.md",
+        tex=f"{R}/tables/main.tex",
+    params:
+        columns=",".join(config["tables"]["metrics"]),
+        systems=",".join(config["run"]),
+        cells=cells_arg(),
+        digits=config["tables"]["digits"],
+    log:
+        "logs/report/main_table.log",
+    shell:
+        "{PY} -m benchmark tables {input} --out-dir {R}/tables --name main --columns {params.columns} "
+        "--systems {params.systems} --cells {params.cells} --digits {params.digits} > {log} 2>&1"
+
+
+rule dataset_table:
+    input:
+        lambda w: metrics_files(test=w.dataset),
+    output:
+        md=f"{R}/tables/{{dataset}}.md",
+        tex=f"{R}/tables/{{dataset}}.tex",
+    params:
+        columns=",".join(config["tables"]["metrics"]),
+        systems=",".join(config["run"]),
+        cells=lambda w: cells_arg(test=w.dataset),
+        digits=config["tables"]["digits"],
+    log:
+        "logs/report/{dataset}_table.log",
+    shell:
+        "{PY} -m benchmark tables {input} --out-dir {R}/tables --name {wildcards.dataset} "
+        "--columns {params.columns} --systems {params.systems} --cells {params.cells} "
+        "--digits {params.digits} > {log} 2>&1"
+
+
+rule crosscheck_he2023:
+    output:
+        f"{R}/crosscheck/he2023.json",
+    params:
+        root=config["crosscheck"].get("he2023_root"),
+        tol=config["crosscheck"].get("tolerance", 1e-6),
+    log:
+        "logs/report/crosscheck_he2023.log",
+    shell:
+        "{PY} -m benchmark crosscheck-he --root {params.root} --out {output} --tol {params.tol} > {log} 2>&1"
+
+
+rule reproduce:
+    input:
+        f"{R}/tables/metrics_long.tsv",
+    params:
+        reference=config["reference"]["metrics"],
+        tol=config["reference"]["tolerance"],
+    log:
+        "logs/report/reproduce.log",
+    shell:
+        "{PY} -m benchmark compare-reference --metrics {input} --reference {params.reference} "
+        "--tol {params.tol} > {log} 2>&1; status=$?; tail -n 1 {log}; exit $status"
