@@ -7,6 +7,7 @@
 # Named targets: all, data, tables, redial, inspired, crosscheck, reproduce. Logic lives in the `benchmark`
 # package; every rule is one `python -m benchmark <stage>` call.
 
+import os
 import sys
 
 from benchmark.config import check_config

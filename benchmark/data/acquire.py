@@ -39,7 +39,9 @@ def _copy(src: Path, dst: Path) -> None:
 
 
 def acquire(name: str, out_dir: str | os.PathLike, mirror: str | os.PathLike | None = None,
-            download_dir: str | os.PathLike | None = None, progress: bool = True) -> dict:
+            download_dir: str | os.PathLike | None = None, progress: bool = True,
+            downloads: tuple | None = None) -> dict:
+    """Fill ``out_dir`` with the dataset's raw files; ``downloads`` overrides the pinned URLs (tests, proxies)."""
     spec: DatasetSpec = DATASETS.get(name)
     out = Path(out_dir)
     if mirror is not None:
@@ -54,13 +56,14 @@ def acquire(name: str, out_dir: str | os.PathLike, mirror: str | os.PathLike | N
         source = {"kind": "mirror", "path": str(mirror.resolve())}
     else:
         dl_dir = Path(download_dir) if download_dir else out.parent.parent / "downloads" / name
-        for d in spec.downloads:
+        downloads = spec.downloads if downloads is None else downloads
+        for d in downloads:
             path = fetch(d.url, dl_dir / d.filename, sha256=d.sha256, git_blob=d.git_blob, progress=progress)
             if d.members:
                 extract_members(path, d.members, out)
             else:
                 _copy(path, out / d.filename)
-        source = {"kind": "download", "urls": [d.url for d in spec.downloads]}
+        source = {"kind": "download", "urls": [d.url for d in downloads]}
     records, warnings = [], []
     for f in spec.files:
         rec = f.check(out / f.relpath)

@@ -91,7 +91,8 @@ INSPIRED_FILES = (
 )
 
 INSPIRED_DOWNLOADS = (
-    Download(_INSPIRED_URL.format("train"), "dialog_data/train.tsv", git_blob="e6044150da12d630d9cd5d40ca2ec36c498f20a6"),
+    Download(_INSPIRED_URL.format("train"), "dialog_data/train.tsv",
+             git_blob="e6044150da12d630d9cd5d40ca2ec36c498f20a6"),
     Download(_INSPIRED_URL.format("dev"), "dialog_data/dev.tsv",
              sha256="15a955be002222ba9e95f886802e06a91fb5e457f8a25deae3e7908d58faa947"),
     Download(_INSPIRED_URL.format("test"), "dialog_data/test.tsv",

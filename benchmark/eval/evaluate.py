@@ -80,7 +80,8 @@ def evaluate(predictions_path: str | os.PathLike, processed_dir: str | os.PathLi
         "provenance": provenance(
             inputs={"predictions": predictions_path, "samples": samples_path, "catalog": catalog_path},
             config=config, seed=seed,
-            extra={"predictions_meta": meta.get("provenance"), "raw_files": [{"file": f["file"], "sha256": f["sha256"], "official": f["official"]}
+            extra={"predictions_meta": meta.get("provenance"),
+                   "raw_files": [{"file": f["file"], "sha256": f["sha256"], "official": f["official"]}
                                  for f in stats.get("raw_files", [])]}),
     }
     write_json(out, result)

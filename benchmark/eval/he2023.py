@@ -9,7 +9,8 @@ package's own metric functions:
 * condition ``discussion`` = the target name occurs in ``prev_list``, else ``recommendation``; ``all`` = both;
 * recall/ndcg/mrr@{1,5,10,20} with exact name matching; mean, se (n - 1) and ci = 1.96 * se.
 
-    python -m benchmark crosscheck-he --root ../shared/external/he2023-zero-shot-crs --out results/crosscheck/he2023.json
+    python -m benchmark crosscheck-he --root ../shared/external/he2023-zero-shot-crs \
+        --out results/crosscheck/he2023.json
 """
 
 from __future__ import annotations

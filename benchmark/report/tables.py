@@ -21,6 +21,7 @@ from benchmark.io import read_json, write_text
 
 DATASET_NAMES = {"redial": "ReDial", "inspired": "INSPIRED"}
 METRIC_NAMES = {"recall": "R", "ndcg": "N", "mrr": "MRR"}
+LATEX = {"†": r"$^\dagger$", "→": r"$\rightarrow$", "–": "--"}  # after tabulate's escaping
 
 
 def cell_name(train: str, test: str) -> str:
@@ -77,6 +78,8 @@ def render(results: Sequence[dict], metrics: Sequence[str], systems_order: Seque
         table = tabulate(rows, headers=headers, tablefmt=fmt_name, disable_numparse=True)
         card_lines = protocol_card(protocol, cells, cards, seeds)
         if fmt_name.startswith("latex"):
+            for plain, tex in LATEX.items():
+                table = table.replace(plain, tex)
             out.append(f"% protocol: {protocol}\n" + "\n".join(f"% {line}" for line in card_lines) + "\n" + table)
         else:
             out.append(f"### Protocol `{protocol}`\n\n{table}\n\n" + "\n".join(f"- {line}" for line in card_lines))
@@ -108,7 +111,7 @@ def write_tables(metrics_paths: Sequence[str | os.PathLike], out_dir: str | os.P
     out_dir = Path(out_dir)
     md = render(results, metrics, systems_order, cells_order, digits, "github")
     tex = render(results, metrics, systems_order, cells_order, digits, "latex_booktabs")
-    title = f"# Main results (test split)\n\nRegenerate: `snakemake tables` (or `python -m benchmark tables`).\n\n"
+    title = "# Main results (test split)\n\nRegenerate: `snakemake tables` (or `python -m benchmark tables`).\n\n"
     write_text(out_dir / f"{name}.md", title + md)
     write_text(out_dir / f"{name}.tex", tex)
     return {"md": out_dir / f"{name}.md", "tex": out_dir / f"{name}.tex"}

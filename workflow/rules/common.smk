@@ -33,3 +33,17 @@ def crosscheck_outputs():
 
 def cells_arg(test=None):
     return " ".join(f"{a}:{b}" for a, b in config["cells"] if test is None or b == test)
+
+
+def process_inputs(wildcards):
+    # INSPIRED takes its item metadata from ReDial's id2info.json through the unified movie key.
+    inputs = {"manifest": f"{R}/raw/{wildcards.dataset}/manifest.json"}
+    if wildcards.dataset == "inspired":
+        inputs["redial"] = f"{R}/raw/redial/manifest.json"
+    return inputs
+
+
+def process_options(wildcards):
+    if wildcards.dataset == "redial":
+        return f"--valid-fraction {config['datasets']['redial']['valid_fraction']}"
+    return f"--aux redial={R}/raw/redial"

@@ -9,18 +9,23 @@ rule predict:
         predictions=f"{R}/predictions/{{system}}/{{train}}/{{test}}/seed{{seed}}.jsonl",
         meta=f"{R}/predictions/{{system}}/{{train}}/{{test}}/seed{{seed}}.meta.json",
     params:
+        py=PY,
         impl=system_impl,
         system_params=system_params,
+        train=lambda w, input: os.path.dirname(input.train),
+        test=lambda w, input: os.path.dirname(input.test),
         split=config["eval"]["split"],
         k=config["eval"]["topn"],
     log:
-        "logs/predict/{system}/{train}/{test}/seed{seed}.log",
+        f"{R}/logs/predict/{{system}}/{{train}}/{{test}}/seed{{seed}}.log",
     benchmark:
-        "benchmarks/predict/{system}/{train}/{test}/seed{seed}.tsv"
+        f"{R}/benchmarks/predict/{{system}}/{{train}}/{{test}}/seed{{seed}}.tsv"
+    conda:
+        "../envs/benchmark.yaml"
     shell:
-        "{PY} -m benchmark predict {params.impl} --train {R}/processed/{wildcards.train} "
-        "--test {R}/processed/{wildcards.test} --split {params.split} --seed {wildcards.seed} --k {params.k} "
-        "--params '{params.system_params}' --out {output.predictions} --quiet > {log} 2>&1"
+        "{params.py} -m benchmark predict {params.impl} --train {params.train} --test {params.test} "
+        "--split {params.split} --seed {wildcards.seed} --k {params.k} --params '{params.system_params}' "
+        "--out {output.predictions} --quiet > {log} 2>&1"
 
 
 rule evaluate:
@@ -30,13 +35,17 @@ rule evaluate:
     output:
         metrics=f"{R}/metrics/{{system}}/{{train}}/{{test}}/seed{{seed}}.json",
     params:
+        py=PY,
+        processed=lambda w, input: os.path.dirname(input.stats),
         split=config["eval"]["split"],
         ks=",".join(map(str, config["eval"]["ks"])),
         protocols=",".join(config["eval"]["protocols"]),
     log:
-        "logs/evaluate/{system}/{train}/{test}/seed{seed}.log",
+        f"{R}/logs/evaluate/{{system}}/{{train}}/{{test}}/seed{{seed}}.log",
+    conda:
+        "../envs/benchmark.yaml"
     shell:
-        "{PY} -m benchmark evaluate --predictions {input.predictions} --processed {R}/processed/{wildcards.test} "
+        "{params.py} -m benchmark evaluate --predictions {input.predictions} --processed {params.processed} "
         "--split {params.split} --out {output.metrics} --system {wildcards.system} "
         "--train-dataset {wildcards.train} --test-dataset {wildcards.test} --seed {wildcards.seed} "
         "--ks {params.ks} --protocols {params.protocols} > {log} 2>&1"

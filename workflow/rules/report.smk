@@ -6,10 +6,14 @@ rule aggregate:
         metrics_files(),
     output:
         f"{R}/tables/metrics_long.tsv",
+    params:
+        py=PY,
     log:
-        "logs/report/aggregate.log",
+        f"{R}/logs/report/aggregate.log",
+    conda:
+        "../envs/benchmark.yaml"
     shell:
-        "{PY} -m benchmark aggregate {input} --out {output} > {log} 2>&1"
+        "{params.py} -m benchmark aggregate {input} --out {output} > {log} 2>&1"
 
 
 rule main_table:
@@ -19,14 +23,18 @@ rule main_table:
         md=f"{R}/tables/main.md",
         tex=f"{R}/tables/main.tex",
     params:
+        py=PY,
+        out_dir=lambda w, output: os.path.dirname(output.md),
         columns=",".join(config["tables"]["metrics"]),
         systems=",".join(config["run"]),
         cells=cells_arg(),
         digits=config["tables"]["digits"],
     log:
-        "logs/report/main_table.log",
+        f"{R}/logs/report/main_table.log",
+    conda:
+        "../envs/benchmark.yaml"
     shell:
-        "{PY} -m benchmark tables {input} --out-dir {R}/tables --name main --columns {params.columns} "
+        "{params.py} -m benchmark tables {input} --out-dir {params.out_dir} --name main --columns {params.columns} "
         "--systems {params.systems} --cells {params.cells} --digits {params.digits} > {log} 2>&1"
 
 
@@ -37,14 +45,18 @@ rule dataset_table:
         md=f"{R}/tables/{{dataset}}.md",
         tex=f"{R}/tables/{{dataset}}.tex",
     params:
+        py=PY,
+        out_dir=lambda w, output: os.path.dirname(output.md),
         columns=",".join(config["tables"]["metrics"]),
         systems=",".join(config["run"]),
         cells=lambda w: cells_arg(test=w.dataset),
         digits=config["tables"]["digits"],
     log:
-        "logs/report/{dataset}_table.log",
+        f"{R}/logs/report/{{dataset}}_table.log",
+    conda:
+        "../envs/benchmark.yaml"
     shell:
-        "{PY} -m benchmark tables {input} --out-dir {R}/tables --name {wildcards.dataset} "
+        "{params.py} -m benchmark tables {input} --out-dir {params.out_dir} --name {wildcards.dataset} "
         "--columns {params.columns} --systems {params.systems} --cells {params.cells} "
         "--digits {params.digits} > {log} 2>&1"
 
@@ -53,22 +65,28 @@ rule crosscheck_he2023:
     output:
         f"{R}/crosscheck/he2023.json",
     params:
+        py=PY,
         root=config["crosscheck"].get("he2023_root"),
         tol=config["crosscheck"].get("tolerance", 1e-6),
     log:
-        "logs/report/crosscheck_he2023.log",
+        f"{R}/logs/report/crosscheck_he2023.log",
+    conda:
+        "../envs/benchmark.yaml"
     shell:
-        "{PY} -m benchmark crosscheck-he --root {params.root} --out {output} --tol {params.tol} > {log} 2>&1"
+        "{params.py} -m benchmark crosscheck-he --root {params.root} --out {output} --tol {params.tol} > {log} 2>&1"
 
 
 rule reproduce:
     input:
         f"{R}/tables/metrics_long.tsv",
     params:
+        py=PY,
         reference=config["reference"]["metrics"],
         tol=config["reference"]["tolerance"],
     log:
-        "logs/report/reproduce.log",
+        f"{R}/logs/report/reproduce.log",
+    conda:
+        "../envs/benchmark.yaml"
     shell:
-        "{PY} -m benchmark compare-reference --metrics {input} --reference {params.reference} "
+        "{params.py} -m benchmark compare-reference --metrics {input} --reference {params.reference} "
         "--tol {params.tol} > {log} 2>&1; status=$?; tail -n 1 {log}; exit $status"

@@ -1,0 +1,74 @@
+"""The Snakemake workflow: lint, dry run, and a tiny end-to-end run on the fixture datasets."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from benchmark.config import CONFIG
+from benchmark.report.aggregate import read_long
+from tests.conftest import FIXTURES, ROOT
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default"]
+
+
+def run(args, tmp_path, **kw):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCHMARK_MIRROR_")}
+    return subprocess.run(SNAKEMAKE + args, cwd=ROOT, capture_output=True, text=True, env=env, **kw)
+
+
+def fixture_config(tmp_path: Path) -> Path:
+    config = yaml.safe_load(Path(CONFIG).read_text())
+    config["results"] = str(tmp_path / "results")
+    config["datasets"]["redial"].update(mirror=str(FIXTURES / "redial"), valid_fraction=0.34)
+    config["datasets"]["inspired"]["mirror"] = str(FIXTURES / "inspired")
+    config["crosscheck"]["he2023_root"] = None
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_lint_is_clean(tmp_path):
+    res = run(["--lint", "--configfile", str(fixture_config(tmp_path))], tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "in a good condition" in res.stdout + res.stderr
+
+
+def test_dry_run_plans_every_cell(tmp_path):
+    res = run(["all", "-n", "--configfile", str(fixture_config(tmp_path))], tmp_path)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout + res.stderr
+    config = yaml.safe_load(Path(CONFIG).read_text())
+    n_cells = len(config["run"]) * len(config["cells"]) * len(config["seeds"])
+    assert f"predict{' ' * 16}{n_cells}" in out or f"predict {n_cells}" in " ".join(out.split())
+
+
+def test_invalid_config_fails_before_any_job(tmp_path):
+    path = fixture_config(tmp_path)
+    config = yaml.safe_load(path.read_text())
+    config["eval"]["protocols"] = ["fresh", "stale"]
+    path.write_text(yaml.safe_dump(config))
+    res = run(["-n", "--configfile", str(path)], tmp_path)
+    assert res.returncode != 0 and "eval/protocols/1: 'stale' is not one of" in res.stdout + res.stderr
+
+
+@pytest.mark.slow
+def test_tiny_end_to_end_on_fixtures(tmp_path):
+    res = run(["all", "redial", "inspired", "--configfile", str(fixture_config(tmp_path))], tmp_path, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    results = tmp_path / "results"
+    main = (results / "tables/main.md").read_text()
+    assert "### Protocol `fresh`" in main and "repeat-context-only" in main and "ReDial→INSPIRED" in main
+    rows = read_long(results / "tables/metrics_long.tsv")
+    rc = [r for r in rows if r["system"] == "repeat-context-only" and r["protocol"] == "fresh"]
+    assert rc and all(r["value"] == 0 for r in rc)
+    metrics = json.loads((results / "metrics/popularity/redial/redial/seed0.json").read_text())
+    assert metrics["protocols"]["all"]["counts"]["pairs"] == 4
+    assert (results / "tables/redial.md").exists() and (results / "tables/inspired.md").exists()
+    # A second run has nothing to do (every output is up to date).
+    again = run(["all", "-n", "--configfile", str(fixture_config(tmp_path))], tmp_path)
+    assert "Nothing to be done" in again.stdout + again.stderr
