@@ -44,6 +44,22 @@ def cmd_process(a) -> int:
     return 0
 
 
+def cmd_stats(a) -> int:
+    from tabulate import tabulate
+
+    from benchmark.io import read_json
+
+    for path in a.stats:
+        st = read_json(path, "a stats.json written by `python -m benchmark process`")
+        keys = list(next(iter(st["splits"].values())))
+        print(f"## {st['dataset']} (catalogue: {st['catalog']['items']} items, {st['catalog']['with_metadata']} "
+              f"with genres or plot, {st['catalog']['untitled']} untitled)\n")
+        print(tabulate([[split] + [s[k] for k in keys] for split, s in st["splits"].items()],
+                       headers=["split"] + keys, tablefmt="github", intfmt=","))
+        print()
+    return 0
+
+
 def cmd_systems(a) -> int:
     from benchmark.systems import SYSTEMS
 
@@ -141,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="raw directories of other datasets the parser reads (INSPIRED: redial=results/raw/redial)")
 
     add("systems", cmd_systems, "list the registered systems")
+
+    s = add("stats", cmd_stats, "print the split statistics of processed datasets as Markdown tables")
+    s.add_argument("stats", nargs="+", help="stats.json files, e.g. results/processed/*/stats.json")
 
     s = add("predict", cmd_predict, "fit a system on a training dataset and write predictions for a split")
     s.add_argument("system", help="registered system name (see `python -m benchmark systems`)")
