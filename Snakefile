@@ -4,7 +4,7 @@
 #   snakemake --workflow-profile workflow/profiles/default redial     # one dataset
 #   snakemake --workflow-profile workflow/profiles/default results/metrics/popularity/redial/redial/seed0.json
 #
-# Named targets: all, data, tables, redial, inspired, crosscheck, reproduce. Logic lives in the `benchmark`
+# Named targets: all, data, models, tables, redial, inspired, crosscheck, reproduce. Logic lives in the `benchmark`
 # package; every rule is one `python -m benchmark <stage>` call.
 
 import os
@@ -26,10 +26,13 @@ wildcard_constraints:
     train="|".join(DATASETS),
     test="|".join(DATASETS),
     system="[A-Za-z0-9_.-]+",
+    kind="llm|embedder",
+    variant="[A-Za-z0-9_.-]+",
     seed=r"\d+",
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/models.smk"
 include: "workflow/rules/predict.smk"
 include: "workflow/rules/report.smk"
 
@@ -37,9 +40,17 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         f"{R}/tables/main.md",
+        f"{R}/tables/retrieval.md",
         f"{R}/tables/metrics_long.tsv",
+        f"{R}/tables/costs.md",
         crosscheck_outputs(),
+        f"{R}/models/base/llm/meta.json",
     default_target: True
+
+
+rule models:
+    input:
+        expand(f"{R}/models/base/{{kind}}/meta.json", kind=["llm", "embedder"]),
 
 
 rule data:
@@ -50,6 +61,7 @@ rule data:
 rule tables:
     input:
         f"{R}/tables/main.md",
+        f"{R}/tables/retrieval.md",
 
 
 rule redial:

@@ -104,8 +104,54 @@ def cmd_tables(a) -> int:
 
     cells = [tuple(c.split(":")) for c in a.cells] if a.cells else None
     paths = write_tables(a.metrics, a.out_dir, a.columns, systems_order=a.systems, cells_order=cells,
-                         digits=a.digits, name=a.name)
+                         digits=a.digits, name=a.name, title=a.title)
     print(f"tables -> {paths['md']}, {paths['tex']}")
+    return 0
+
+
+def cmd_prepare_model(a) -> int:
+    from benchmark.models.base import prepare
+
+    meta = prepare(a.spec, a.kind, a.out)
+    check = meta.get("check")
+    extra = f" (logit check: max |diff| {check['max_abs_logit_diff']:.2e})" if check else ""
+    print(f"{a.kind}: {meta['path']}{extra}")
+    return 0
+
+
+def cmd_train_semantic(a) -> int:
+    from benchmark.retrieval.config import RetrieverConfig
+    from benchmark.retrieval.semantic import train_semantic
+
+    cfg = RetrieverConfig.from_yaml(a.recipe, sem_max_steps=a.max_steps)
+    meta = train_semantic(a.train, a.embedder, a.out, cfg, seed=a.seed, progress=not a.quiet)
+    print(f"semantic view: {meta['steps']} steps on {meta['pairs']} pairs, loss {meta['train_loss']:.4f}, "
+          f"{meta['train_seconds']:.0f} s training + {meta['encode_seconds']:.0f} s encoding")
+    return 0
+
+
+def cmd_train_retriever(a) -> int:
+    from benchmark.retrieval.config import RetrieverConfig
+    from benchmark.retrieval.train import train_retriever
+
+    cfg = RetrieverConfig.from_yaml(a.recipe)
+    meta = train_retriever(a.train, a.semantic, a.out, cfg, views=tuple(a.views), fusion=a.fusion, seed=a.seed,
+                           init=a.init)
+    print(f"retriever {'+'.join(a.views)}/{a.fusion}: best epoch {meta['best_epoch']}, valid fresh "
+          + ", ".join(f"{k}={v:.4f}" for k, v in meta["valid_fresh"].items()))
+    return 0
+
+
+def cmd_bench_retriever(a) -> int:
+    from benchmark.retrieval.bench import main
+
+    return main(a.model, a.processed, a.batch_size, a.n)
+
+
+def cmd_costs(a) -> int:
+    from benchmark.report.costs import write_costs
+
+    print(write_costs(a.metas, a.out))
     return 0
 
 
@@ -197,6 +243,42 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--systems", type=_csv, default=None, help="row order (default: sorted)")
     s.add_argument("--cells", nargs="*", default=None, metavar="TRAIN:TEST", help="column order")
     s.add_argument("--digits", type=int, default=4)
+    s.add_argument("--title", default="Main results (test split)")
+
+    s = add("prepare-model", cmd_prepare_model, "turn a model spec into a loadable directory + meta.json "
+            "(GGUF inside a PyPI package -> safetensors, verified by logits)")
+    s.add_argument("--spec", required=True, help="pypi-gguf:<module>/<file>.gguf, pypi:<module>/<dir>, a dir or hub id")
+    s.add_argument("--kind", required=True, choices=["llm", "embedder"])
+    s.add_argument("--out", required=True)
+
+    s = add("train-semantic", cmd_train_semantic, "fine-tune the sentence embedder contrastively (semantic view)")
+    s.add_argument("--train", required=True, help="processed directory of the training dataset")
+    s.add_argument("--embedder", required=True, help="meta.json of the prepared embedder")
+    s.add_argument("--recipe", required=True, help="retriever recipe YAML (workflow/recipes/retriever/)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--max-steps", type=int, default=None, help="override sem_max_steps (quick runs)")
+    s.add_argument("--out", required=True)
+    s.add_argument("--quiet", action="store_true")
+
+    s = add("train-retriever", cmd_train_retriever, "train the CF view + cross-attention fusion; build the index")
+    s.add_argument("--train", required=True)
+    s.add_argument("--semantic", required=True, help="directory written by train-semantic")
+    s.add_argument("--recipe", required=True)
+    s.add_argument("--views", type=_csv, default=["semantic", "cf"], help="semantic,cf (one or both)")
+    s.add_argument("--fusion", choices=["attention", "sum"], default="attention")
+    s.add_argument("--init", default=None, help="trained variant directory to warm-start from")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True)
+
+    s = add("bench-retriever", cmd_bench_retriever, "measure batched retriever query throughput (queries/s)")
+    s.add_argument("--model", required=True, help="trained retriever directory")
+    s.add_argument("--processed", required=True, help="processed dataset whose test samples are the queries")
+    s.add_argument("--batch-size", type=int, default=256)
+    s.add_argument("--n", type=int, default=2048, help="number of queries")
+
+    s = add("costs", cmd_costs, "tabulate training cost (time, memory, steps) from retriever meta.json files")
+    s.add_argument("metas", nargs="+", help="results/models/retriever/*/*/seed*/meta.json")
+    s.add_argument("--out", required=True)
 
     s = add("crosscheck-he", cmd_crosscheck_he, "recompute He et al. (CIKM 2023) INSPIRED metrics and compare")
     s.add_argument("--root", required=True, help="folder of the released predictions (see its README.md)")

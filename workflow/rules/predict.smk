@@ -3,8 +3,7 @@
 
 rule predict:
     input:
-        train=f"{R}/processed/{{train}}/stats.json",
-        test=f"{R}/processed/{{test}}/stats.json",
+        unpack(predict_inputs),
     output:
         predictions=f"{R}/predictions/{{system}}/{{train}}/{{test}}/seed{{seed}}.jsonl",
         meta=f"{R}/predictions/{{system}}/{{train}}/{{test}}/seed{{seed}}.meta.json",

@@ -1,4 +1,4 @@
-# Metrics JSONs -> long TSV and rendered tables; external cross-check; comparison with reference metrics.
+# Metrics JSONs -> long TSV and rendered tables; costs; external cross-check; comparison with reference metrics.
 
 
 rule aggregate:
@@ -25,17 +25,32 @@ rule main_table:
     params:
         py=PY,
         out_dir=lambda w, output: os.path.dirname(output.md),
-        columns=",".join(config["tables"]["metrics"]),
-        systems=",".join(config["run"]),
-        cells=cells_arg(),
-        digits=config["tables"]["digits"],
+        args=table_args(config["run"], config["tables"]["metrics"]),
     log:
         f"{R}/logs/report/main_table.log",
     conda:
         "../envs/benchmark.yaml"
     shell:
-        "{params.py} -m benchmark tables {input} --out-dir {params.out_dir} --name main --columns {params.columns} "
-        "--systems {params.systems} --cells {params.cells} --digits {params.digits} > {log} 2>&1"
+        "{params.py} -m benchmark tables {input} --out-dir {params.out_dir} --name main {params.args} > {log} 2>&1"
+
+
+rule retrieval_table:
+    input:
+        retrieval_metrics_files(),
+    output:
+        md=f"{R}/tables/retrieval.md",
+        tex=f"{R}/tables/retrieval.tex",
+    params:
+        py=PY,
+        out_dir=lambda w, output: os.path.dirname(output.md),
+        args=table_args(config["tables"]["retrieval"]["systems"], config["tables"]["retrieval"]["metrics"]),
+    log:
+        f"{R}/logs/report/retrieval_table.log",
+    conda:
+        "../envs/benchmark.yaml"
+    shell:
+        "{params.py} -m benchmark tables {input} --out-dir {params.out_dir} --name retrieval "
+        "--title 'Retrieval: candidate recall (test split)' {params.args} > {log} 2>&1"
 
 
 rule dataset_table:
@@ -47,18 +62,29 @@ rule dataset_table:
     params:
         py=PY,
         out_dir=lambda w, output: os.path.dirname(output.md),
-        columns=",".join(config["tables"]["metrics"]),
-        systems=",".join(config["run"]),
-        cells=lambda w: cells_arg(test=w.dataset),
-        digits=config["tables"]["digits"],
+        args=lambda w: table_args(config["run"], config["tables"]["metrics"], test=w.dataset),
     log:
         f"{R}/logs/report/{{dataset}}_table.log",
     conda:
         "../envs/benchmark.yaml"
     shell:
         "{params.py} -m benchmark tables {input} --out-dir {params.out_dir} --name {wildcards.dataset} "
-        "--columns {params.columns} --systems {params.systems} --cells {params.cells} "
-        "--digits {params.digits} > {log} 2>&1"
+        "{params.args} > {log} 2>&1"
+
+
+rule costs_table:
+    input:
+        retriever_metas(),
+    output:
+        f"{R}/tables/costs.md",
+    params:
+        py=PY,
+    log:
+        f"{R}/logs/report/costs_table.log",
+    conda:
+        "../envs/benchmark.yaml"
+    shell:
+        "{params.py} -m benchmark costs {input} --out {output} > {log} 2>&1"
 
 
 rule crosscheck_he2023:
