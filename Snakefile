@@ -4,7 +4,7 @@
 #   snakemake --workflow-profile workflow/profiles/default redial     # one dataset
 #   snakemake --workflow-profile workflow/profiles/default results/metrics/popularity/redial/redial/seed0.json
 #
-# Named targets: all, data, models, tables, redial, inspired, crosscheck, reproduce. Logic lives in the `benchmark`
+# Named targets: all, data, models, tables, usersim, redial, inspired, crosscheck, reproduce. Logic lives in the `benchmark`
 # package; every rule is one `python -m benchmark <stage>` call.
 
 import os
@@ -28,11 +28,13 @@ wildcard_constraints:
     system="[A-Za-z0-9_.-]+",
     kind="llm|embedder",
     variant="[A-Za-z0-9_.-]+",
+    uvariant="[A-Za-z0-9_.-]+",
     seed=r"\d+",
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
+include: "workflow/rules/usersim.smk"
 include: "workflow/rules/predict.smk"
 include: "workflow/rules/report.smk"
 
@@ -45,7 +47,13 @@ rule all:
         f"{R}/tables/costs.md",
         crosscheck_outputs(),
         f"{R}/models/base/llm/meta.json",
+        f"{R}/tables/usersim.md",
     default_target: True
+
+
+rule usersim:
+    input:
+        f"{R}/tables/usersim.md",
 
 
 rule models:

@@ -155,6 +155,48 @@ def cmd_costs(a) -> int:
     return 0
 
 
+def cmd_usersim_data(a) -> int:
+    from benchmark.usersim.data import main
+
+    counts = main(a.processed, a.out, a.max_turns)
+    print(f"simulator SFT records: {counts}")
+    return 0
+
+
+def _weights(text: str) -> dict[str, float]:
+    return {k: float(v) for k, v in (kv.split("=", 1) for kv in text.split(",") if kv)}
+
+
+def cmd_train_usersim(a) -> int:
+    from benchmark.usersim.config import SimulatorSFTConfig
+    from benchmark.usersim.train import train_usersim
+
+    cfg = SimulatorSFTConfig.from_yaml(a.recipe, task_weights=_weights(a.tasks) if a.tasks else None,
+                                       max_steps=a.max_steps)
+    meta = train_usersim(a.data, a.llm, a.out, cfg, seed=a.seed, progress=not a.quiet)
+    print(f"simulator SFT: {meta['steps']} steps on {meta['records']}, loss {meta['train_loss']:.4f}, "
+          f"{meta['wall_seconds']:.0f} s, peak {meta['peak_rss_mb']:.0f} MB")
+    return 0
+
+
+def cmd_eval_usersim(a) -> int:
+    from benchmark.usersim.evaluate import main
+
+    res = main(a.processed, a.llm, a.out, adapter=a.adapter, embedder=a.embedder, variant=a.variant, n=a.n,
+               seed=a.seed, batch_size=a.batch_size, cache=a.cache)
+    m = res["metrics"]
+    print(f"{a.variant}: target hit@1 {m['target_hit@1']:.3f} hit@10 {m['target_hit@10']:.3f}, attribute F1 "
+          f"{m['attribute_f1']:.3f}, feedback ppl {m['feedback_perplexity']:.1f}, leakage {m['leakage_rate']:.3f}")
+    return 0
+
+
+def cmd_usersim_table(a) -> int:
+    from benchmark.report.usersim_table import write_usersim_table
+
+    print(write_usersim_table(a.results, a.out))
+    return 0
+
+
 def cmd_crosscheck_he(a) -> int:
     from benchmark.eval.he2023 import main
 
@@ -278,6 +320,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = add("costs", cmd_costs, "tabulate training cost (time, memory, steps) from retriever meta.json files")
     s.add_argument("metas", nargs="+", help="results/models/retriever/*/*/seed*/meta.json")
+    s.add_argument("--out", required=True)
+
+    s = add("usersim-data", cmd_usersim_data, "build the simulator's multi-task SFT records from real dialogues")
+    s.add_argument("--processed", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--max-turns", type=int, default=8, help="history turns in each prompt")
+
+    s = add("train-usersim", cmd_train_usersim, "LoRA SFT of the user simulator (TRL SFTTrainer + PEFT)")
+    s.add_argument("--data", required=True, help="directory written by usersim-data")
+    s.add_argument("--llm", required=True, help="meta.json of the prepared base LLM")
+    s.add_argument("--recipe", required=True, help="workflow/recipes/usersim/*.yaml")
+    s.add_argument("--tasks", default=None, help="task weights, e.g. feedback=1,attributes=1,target=1")
+    s.add_argument("--max-steps", type=int, default=None)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True)
+    s.add_argument("--quiet", action="store_true")
+
+    s = add("eval-usersim", cmd_eval_usersim, "simulator quality on a seeded subset of test turns")
+    s.add_argument("--processed", required=True)
+    s.add_argument("--llm", required=True)
+    s.add_argument("--adapter", default=None, help="LoRA adapter directory (omit for the base model)")
+    s.add_argument("--embedder", default=None, help="embedder meta.json for the feedback cosine")
+    s.add_argument("--variant", default="")
+    s.add_argument("--n", type=int, default=120, help="test turns sampled (seeded)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--batch-size", type=int, default=16)
+    s.add_argument("--cache", default=None, help="generation cache (JSON lines; record/replay)")
+    s.add_argument("--out", required=True)
+
+    s = add("usersim-table", cmd_usersim_table, "render the simulator-quality table")
+    s.add_argument("results", nargs="+", help="results/usersim/eval/*/*/seed*.json")
     s.add_argument("--out", required=True)
 
     s = add("crosscheck-he", cmd_crosscheck_he, "recompute He et al. (CIKM 2023) INSPIRED metrics and compare")

@@ -3,11 +3,11 @@
 import json
 
 
-def metrics_files(test=None):
-    """Metrics JSONs of every (system in `run`, cell, seed), optionally only cells tested on `test`."""
+def metrics_files(test=None, systems=None):
+    """Metrics JSONs of every (system in `run` or `systems`, cell, seed), optionally only cells tested on `test`."""
     return [
         f"{R}/metrics/{system}/{train}/{t}/seed{seed}.json"
-        for system in config["run"]
+        for system in (systems or config["run"])
         for train, t in config["cells"]
         for seed in config["seeds"]
         if test is None or t == test
@@ -84,8 +84,7 @@ def table_args(systems, metrics, test=None):
 
 
 def retrieval_metrics_files():
-    spec = config["tables"].get("retrieval", {})
-    return [f for f in metrics_files() if f.split("/metrics/")[1].split("/")[0] in spec.get("systems", [])]
+    return metrics_files(systems=config["tables"].get("retrieval", {}).get("systems", []))
 
 
 def retriever_metas():
@@ -103,3 +102,21 @@ def retriever_metas():
 def retriever_init(wildcards):
     init = config["retriever"]["variants"][wildcards.variant].get("init")
     return {"init": f"{R}/models/retriever/{init}/{wildcards.dataset}/seed{wildcards.seed}/meta.json"} if init else {}
+
+
+def usersim_eval_files():
+    return [f"{R}/usersim/eval/{v}/{d}/seed{s}.json" for v in config["usersim"]["variants"]
+            for d in config["usersim"]["datasets"] for s in config["seeds"]]
+
+
+def usersim_eval_inputs(wildcards):
+    inputs = {"llm": f"{R}/models/base/llm/meta.json", "embedder": f"{R}/models/base/embedder/meta.json",
+              "stats": f"{R}/processed/{wildcards.dataset}/stats.json"}
+    if config["usersim"]["variants"][wildcards.uvariant] is not None:
+        inputs["adapter"] = f"{R}/models/usersim/{wildcards.uvariant}/{wildcards.dataset}/seed{wildcards.seed}/meta.json"
+    return inputs
+
+
+def usersim_weights(wildcards):
+    weights = config["usersim"]["variants"][wildcards.uvariant]
+    return ",".join(f"{k}={v}" for k, v in sorted(weights.items()))

@@ -1,0 +1,52 @@
+"""Leakage guard: a held-out target may appear in a simulator prompt only if the seeker had already said it.
+
+The runtime simulator never sees the user's true target; the guard makes that a checked property instead of a
+convention. ``UserSimulator`` calls ``check`` on every prompt it generates from (``tests/unit/test_usersim.py``
+fails if a generation path bypasses it). The block listing the items the recommender *just offered* is exempt:
+the recommender proposing the right film is not a leak.
+
+A target is found in text by its display name (``"It (2017)"``) and, for titles of at least ``MIN_TITLE_CHARS``
+characters, by its title as a whole phrase (case-insensitive); shorter titles ("It", "Up") would match ordinary
+words, so for them only the display name and the item ids of the turns count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from benchmark.errors import BenchmarkError
+
+MIN_TITLE_CHARS = 4
+
+
+class LeakageError(BenchmarkError):
+    pass
+
+
+def _patterns(item: dict) -> list[re.Pattern]:
+    names = [item.get("name")]
+    if item.get("title") and len(item["title"]) >= MIN_TITLE_CHARS:
+        names.append(item["title"])
+    return [re.compile(r"(?<!\w)" + re.escape(n) + r"(?!\w)", re.IGNORECASE) for n in names if n]
+
+
+def mentions(text: str, item: dict) -> bool:
+    return any(p.search(text) for p in _patterns(item))
+
+
+def said_by_seeker(turns: Sequence[dict], item: dict) -> bool:
+    return any(t["role"] == "seeker" and (item["item_id"] in t.get("items", []) or mentions(t["text"], item))
+               for t in turns)
+
+
+def check(history: Sequence[dict], prompt_text: str, held_out: Sequence[dict]) -> None:
+    """Raise ``LeakageError`` if ``prompt_text`` (without the offered-items block) names a held-out item that the
+    seeker had not said in ``history``; ``held_out`` are catalogue items (dicts with item_id, name, title)."""
+    for item in held_out:
+        if not item.get("has_title", True) or said_by_seeker(history, item):
+            continue
+        in_turn_items = any(item["item_id"] in t.get("items", []) for t in history)
+        if in_turn_items or mentions(prompt_text, item):
+            raise LeakageError(f"simulator prompt names the held-out target {item.get('name')!r} "
+                               f"({item['item_id']}), which the seeker had not said")
