@@ -21,9 +21,15 @@ def run(args, tmp_path, **kw):
     return subprocess.run(SNAKEMAKE + args, cwd=ROOT, capture_output=True, text=True, env=env, **kw)
 
 
-def fixture_config(tmp_path: Path) -> Path:
+def fixture_config(tmp_path: Path, llm: Path | None = None) -> Path:
+    """The real config pointed at the fixture datasets, tiny recipes and (when given) the tiny random LLM."""
     config = yaml.safe_load(Path(CONFIG).read_text())
     config["results"] = str(tmp_path / "results")
+    config["retriever"]["recipe"] = str(FIXTURES / "recipes/retriever_tiny.yaml")
+    config["usersim"]["recipe"] = str(FIXTURES / "recipes/usersim_tiny.yaml")
+    config["usersim"]["eval_samples"] = 3
+    if llm is not None:
+        config["models"]["llm"] = str(llm.parent / "model")
     config["datasets"]["redial"].update(mirror=str(FIXTURES / "redial"), valid_fraction=0.34)
     config["datasets"]["inspired"]["mirror"] = str(FIXTURES / "inspired")
     config["crosscheck"]["he2023_root"] = None
@@ -57,8 +63,10 @@ def test_invalid_config_fails_before_any_job(tmp_path):
 
 
 @pytest.mark.slow
-def test_tiny_end_to_end_on_fixtures(tmp_path):
-    res = run(["all", "redial", "inspired", "--configfile", str(fixture_config(tmp_path))], tmp_path, timeout=600)
+def test_tiny_end_to_end_on_fixtures(tmp_path, tiny_llm):
+    """Every target through the real rules and code paths: fixture data, tiny recipes, a tiny random LLM."""
+    cfg = fixture_config(tmp_path, tiny_llm)
+    res = run(["all", "redial", "inspired", "--configfile", str(cfg)], tmp_path, timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     results = tmp_path / "results"
     main = (results / "tables/main.md").read_text()
@@ -69,6 +77,9 @@ def test_tiny_end_to_end_on_fixtures(tmp_path):
     metrics = json.loads((results / "metrics/popularity/redial/redial/seed0.json").read_text())
     assert metrics["protocols"]["all"]["counts"]["pairs"] == 4
     assert (results / "tables/redial.md").exists() and (results / "tables/inspired.md").exists()
+    assert "dualview" in (results / "tables/retrieval.md").read_text()
+    assert "multitask" in (results / "tables/usersim.md").read_text()
+    assert json.loads((results / "models/retriever/dualview/redial/seed0/meta.json").read_text())["init"]
     # A second run has nothing to do (every output is up to date).
-    again = run(["all", "-n", "--configfile", str(fixture_config(tmp_path))], tmp_path)
+    again = run(["all", "-n", "--configfile", str(cfg)], tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
