@@ -183,7 +183,7 @@ def cmd_eval_usersim(a) -> int:
     from benchmark.usersim.evaluate import main
 
     res = main(a.processed, a.llm, a.out, adapter=a.adapter, embedder=a.embedder, variant=a.variant, n=a.n,
-               seed=a.seed, batch_size=a.batch_size, cache=a.cache)
+               seed=a.seed, batch_size=a.batch_size, cache=a.cache, max_turns=a.max_turns)
     m = res["metrics"]
     print(f"{a.variant}: target hit@1 {m['target_hit@1']:.3f} hit@10 {m['target_hit@10']:.3f}, attribute F1 "
           f"{m['attribute_f1']:.3f}, feedback ppl {m['feedback_perplexity']:.1f}, leakage {m['leakage_rate']:.3f}")
@@ -325,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("usersim-data", cmd_usersim_data, "build the simulator's multi-task SFT records from real dialogues")
     s.add_argument("--processed", required=True)
     s.add_argument("--out", required=True)
-    s.add_argument("--max-turns", type=int, default=8, help="history turns in each prompt")
+    s.add_argument("--max-turns", type=int, default=6, help="history turns in each prompt")
 
     s = add("train-usersim", cmd_train_usersim, "LoRA SFT of the user simulator (TRL SFTTrainer + PEFT)")
     s.add_argument("--data", required=True, help="directory written by usersim-data")
@@ -343,7 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--adapter", default=None, help="LoRA adapter directory (omit for the base model)")
     s.add_argument("--embedder", default=None, help="embedder meta.json for the feedback cosine")
     s.add_argument("--variant", default="")
-    s.add_argument("--n", type=int, default=120, help="test turns sampled (seeded)")
+    s.add_argument("--n", type=int, default=100, help="test turns sampled (seeded)")
+    s.add_argument("--max-turns", type=int, default=6, help="history turns in each prompt")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--batch-size", type=int, default=16)
     s.add_argument("--cache", default=None, help="generation cache (JSON lines; record/replay)")

@@ -17,7 +17,7 @@ class SimulatorSFTConfig:
     task_weights: dict[str, float] = field(default_factory=lambda: {"feedback": 1.0, "attributes": 1.0, "target": 1.0})
     # share of each task's records in the training mix (0 drops a task); records are drawn with the seed
     max_records: int = 4000  # cap on the mixed training set (the step budget sees ~max_steps * batch of them)
-    max_length: int = 512  # tokens per prompt + completion (longer records are truncated from the left by TRL)
+    max_length: int = 384  # tokens per prompt + completion (longer records are truncated by TRL)
     # --- LoRA (PEFT) ---
     lora_r: int = 16
     lora_alpha: int = 32
@@ -27,11 +27,11 @@ class SimulatorSFTConfig:
     learning_rate: float = 3e-4
     batch_size: int = 4
     grad_accum: int = 1
-    max_steps: int = 250  # ~1.5-2 s per step of 4 on 2 cores: ~8 min
+    max_steps: int = 200  # ~2-3 s per step of 4 x ~300 tokens on 2 cores (bf16 autocast)
     warmup_steps: int = 10
     save_steps: int = 50  # checkpoint interval (resume after an interruption)
     logging_steps: int = 10
-    bf16: bool = False  # GPU recipes set True; TRL defaults it to True, so it is always set explicitly
+    bf16: bool = False  # autocast to bfloat16 (the CPU recipe sets it: AMX); always set explicitly (TRL default on)
     gradient_checkpointing: bool = False  # TRL defaults it to True; off on the tiny CPU model
 
     @classmethod

@@ -146,13 +146,13 @@ def evaluate_simulator(sim: UserSimulator, bundle: DatasetBundle, samples: list[
     }
 
 
-def main(processed, llm, out, adapter=None, embedder=None, variant: str = "", n: int = 120, seed: int = 0,
-         batch_size: int = 16, cache=None) -> dict:
+def main(processed, llm, out, adapter=None, embedder=None, variant: str = "", n: int = 100, seed: int = 0,
+         batch_size: int = 16, cache=None, max_turns: int = 6) -> dict:
     from benchmark.models.base import model_path
     from benchmark.retrieval.semantic import load_encoder
 
     bundle = DatasetBundle(processed)
-    sim = UserSimulator.load(llm, adapter, cache=cache, seed=seed, batch_size=batch_size)
+    sim = UserSimulator.load(llm, adapter, cache=cache, seed=seed, batch_size=batch_size, max_turns=max_turns)
     enc = load_encoder(model_path(embedder), 128) if embedder else None
     started = time.time()
     samples = select_samples(bundle, "test", n, seed)

@@ -59,6 +59,7 @@ rule eval_usersim:
         adapter=lambda w, input: f"--adapter {os.path.dirname(input.adapter)}/adapter" if "adapter" in input.keys()
         else "",
         n=config["usersim"]["eval_samples"],
+        max_turns=config["usersim"]["max_turns"],
     log:
         f"{R}/logs/usersim/eval/{{uvariant}}/{{dataset}}/seed{{seed}}.log",
     benchmark:
@@ -72,7 +73,7 @@ rule eval_usersim:
     shell:
         "{params.py} -m benchmark eval-usersim --processed {params.processed} --llm {input.llm} {params.adapter} "
         "--embedder {input.embedder} --variant {wildcards.uvariant} --n {params.n} --seed {wildcards.seed} "
-        "--out {output} > {log} 2>&1"
+        "--max-turns {params.max_turns} --out {output} > {log} 2>&1"
 
 
 rule usersim_table:
