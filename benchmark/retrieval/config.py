@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
 from dataclasses import dataclass
 
-import yaml
-
 from benchmark.errors import BenchmarkError
+from benchmark.recipe import Recipe
 
 
 @dataclass
-class RetrieverConfig:
+class RetrieverConfig(Recipe):
+    kind = "retriever recipe"
+
     # --- semantic view: MiniLM fine-tuned contrastively (context -> target item text) ---
     max_seq_length: int = 64  # tokens for contexts and items; 64 keeps queries >100/s on 2 cores (128: ~88/s)
     sem_batch_size: int = 32  # in-batch negatives per step (no duplicate items in a batch)
@@ -44,21 +43,6 @@ class RetrieverConfig:
     # --- use ---
     candidates: int = 20  # K: candidates handed to the LLM recommender per turn
 
-    @classmethod
-    def from_yaml(cls, path: str | os.PathLike | None, **overrides) -> RetrieverConfig:
-        values = {}
-        if path:
-            with open(path, encoding="utf-8") as fh:
-                values = yaml.safe_load(fh) or {}
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise BenchmarkError(f"{path}: unknown retriever recipe keys {unknown} (known: {sorted(known)})")
-        cfg = cls(**values)
-        if cfg.train_targets not in ("all", "fresh"):
+    def validate(self, path) -> None:
+        if self.train_targets not in ("all", "fresh"):
             raise BenchmarkError(f"{path}: train_targets must be 'all' or 'fresh'")
-        return cfg
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)

@@ -8,6 +8,7 @@ import torch
 from benchmark.retrieval.cf import cf_embeddings, ppmi
 from benchmark.retrieval.fusion import DualViewFusion
 from benchmark.retrieval.text import context_text, item_text
+from tests.conftest import ROOT
 
 
 def test_item_text_by_hand():
@@ -154,3 +155,17 @@ def test_text_and_sequence_baselines_predict_on_fixtures(tmp_path, fixture_resul
     assert all(len(r["ranked_items"]) == 4 for r in rows)
     predict(system, proc, proc, "test", tmp_path / "q.jsonl", k=4, params=params, progress=False)
     assert (tmp_path / "q.jsonl").read_text() == (tmp_path / "p.jsonl").read_text()
+
+
+def test_recipes_reject_unknown_keys_and_bad_values(tmp_path):
+    from benchmark.errors import BenchmarkError
+    from benchmark.retrieval.config import RetrieverConfig
+    from benchmark.usersim.config import SimulatorSFTConfig
+
+    assert RetrieverConfig.from_yaml(ROOT / "workflow/recipes/retriever/cpu.yaml").candidates == 20
+    with pytest.raises(BenchmarkError, match="unknown retriever recipe keys \\['bogus'\\]"):
+        RetrieverConfig.from_yaml(None, bogus=1)
+    with pytest.raises(BenchmarkError, match="train_targets"):
+        RetrieverConfig.from_yaml(None, train_targets="some")
+    with pytest.raises(BenchmarkError, match="unknown tasks in task_weights"):
+        SimulatorSFTConfig.from_yaml(None, task_weights={"jokes": 1.0})
