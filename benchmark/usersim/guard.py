@@ -8,6 +8,13 @@ the recommender proposing the right film is not a leak.
 A target is found in text by its display name (``"It (2017)"``) and, for titles of at least ``MIN_TITLE_CHARS``
 characters, by its title as a whole phrase (case-insensitive); shorter titles ("It", "Up") would match ordinary
 words, so for them only the display name and the item ids of the turns count.
+
+The dialogue turns themselves are the real conversation, which the real seeker saw: inside them a held-out item
+counts as named only through the turns' item annotations, never by a text match. On the 100 INSPIRED evaluation
+turns, the text matches there were all false: an ordinary word ("I am *here* to suggest" vs *Here* (2011)), a
+longer title ("Angel Has *Fallen*" vs *Fallen* (1998)), or a different catalogue entry of the same film
+("the *Matrix* movies", annotated as ``Matrix (1999)``, vs *The Matrix* (1999)). What the simulator's code adds
+around the turns (instructions, candidate lists) is matched by text as above.
 """
 
 from __future__ import annotations
@@ -43,10 +50,13 @@ def said_by_seeker(turns: Sequence[dict], item: dict) -> bool:
 def check(history: Sequence[dict], prompt_text: str, held_out: Sequence[dict]) -> None:
     """Raise ``LeakageError`` if ``prompt_text`` (without the offered-items block) names a held-out item that the
     seeker had not said in ``history``; ``held_out`` are catalogue items (dicts with item_id, name, title)."""
+    added = prompt_text
+    for turn in history:  # the real turns are checked through their annotations, not their text (see above)
+        added = added.replace(turn["text"], " ")
     for item in held_out:
         if not item.get("has_title", True) or said_by_seeker(history, item):
             continue
         in_turn_items = any(item["item_id"] in t.get("items", []) for t in history)
-        if in_turn_items or mentions(prompt_text, item):
+        if in_turn_items or mentions(added, item):
             raise LeakageError(f"simulator prompt names the held-out target {item.get('name')!r} "
                                f"({item['item_id']}), which the seeker had not said")

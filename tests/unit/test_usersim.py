@@ -58,6 +58,20 @@ def test_guard():
     guard.check([], "it is a scary one", [IT])  # "it" as a word is not a mention of It (2017)
 
 
+def test_guard_reads_the_real_turns_by_their_annotations_not_their_text():
+    # cases found on INSPIRED test turns: an ordinary word and a longer title that contain a held-out title
+    here = {"item_id": "Here (2011)", "name": "Here (2011)", "title": "Here", "has_title": True}
+    fallen = {"item_id": "Fallen (1998)", "name": "Fallen (1998)", "title": "Fallen", "has_title": True}
+    turns = [{"role": "recommender", "text": "Hello! I am here to help.", "items": []},
+             {"role": "recommender", "text": "Have you seen Angel Has Fallen?", "items": ["Angel Has Fallen (2019)"]}]
+    prompt = templates.attributes_prompt(turns)[1]["content"]
+    guard.check(turns, prompt, [here, fallen])
+    with pytest.raises(LeakageError, match="Fallen"):  # the same title added by code around the turns is a leak
+        guard.check(turns, prompt + "\nCandidates:\n- Fallen (1998)", [here, fallen])
+    with pytest.raises(LeakageError, match="Here"):  # ... and so is an annotated mention in the turns
+        guard.check(turns[:1] + [{"role": "recommender", "text": "x", "items": ["Here (2011)"]}], prompt, [here])
+
+
 @pytest.fixture(scope="module")
 def sim(tiny_llm, tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache") / "cache.jsonl"
