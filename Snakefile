@@ -48,12 +48,14 @@ rule all:
         crosscheck_outputs(),
         f"{R}/models/base/llm/meta.json",
         f"{R}/tables/usersim.md",
+        f"{R}/tables/usersim_long.tsv",
     default_target: True
 
 
 rule usersim:
     input:
         f"{R}/tables/usersim.md",
+        f"{R}/tables/usersim_long.tsv",
 
 
 rule models:

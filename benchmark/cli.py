@@ -193,7 +193,7 @@ def cmd_eval_usersim(a) -> int:
 def cmd_usersim_table(a) -> int:
     from benchmark.report.usersim_table import write_usersim_table
 
-    print(write_usersim_table(a.results, a.out))
+    print(write_usersim_table(a.results, a.out, a.long))
     return 0
 
 
@@ -353,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("usersim-table", cmd_usersim_table, "render the simulator-quality table")
     s.add_argument("results", nargs="+", help="results/usersim/eval/*/*/seed*.json")
     s.add_argument("--out", required=True)
+    s.add_argument("--long", help="also write every value as a long TSV (the layout of metrics_long.tsv)")
 
     s = add("crosscheck-he", cmd_crosscheck_he, "recompute He et al. (CIKM 2023) INSPIRED metrics and compare")
     s.add_argument("--root", required=True, help="folder of the released predictions (see its README.md)")
@@ -360,8 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tol", type=float, default=1e-6)
 
     s = add("compare-reference", cmd_compare_reference, "compare a long metrics TSV with the reference metrics")
-    s.add_argument("--metrics", required=True)
-    s.add_argument("--reference", required=True)
+    s.add_argument("--metrics", required=True, nargs="+", help="long TSVs (metrics_long.tsv, usersim_long.tsv)")
+    s.add_argument("--reference", required=True, nargs="+", help="the reference TSVs, in the same order")
     s.add_argument("--tol", type=float, default=1e-9)
     s.add_argument("--quiet", action="store_true", help="print only cells that are off")
 

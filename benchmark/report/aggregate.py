@@ -39,13 +39,18 @@ def aggregate(paths: Iterable[str | os.PathLike], out: str | os.PathLike) -> lis
         if "protocols" not in result:
             raise InputError(path, "not a metrics JSON (no 'protocols' key)")
         rows.extend(rows_from_metrics(result))
+    write_long(rows, out)
+    return rows
+
+
+def write_long(rows: list[dict], out: str | os.PathLike) -> None:
+    """Write rows with ``COLUMNS`` as the long TSV (floats as ``repr``, i.e. unrounded), atomically."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, delimiter="\t", lineterminator="\n")
     writer.writeheader()
     for r in rows:
         writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in r.items()})
     write_text(out, buf.getvalue())
-    return rows
 
 
 def read_long(path: str | os.PathLike) -> list[dict]:

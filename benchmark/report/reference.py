@@ -1,7 +1,7 @@
 """Compare freshly produced metrics with the committed reference metrics, cell by cell.
 
-    python -m benchmark compare-reference --metrics results/tables/metrics_long.tsv \\
-        --reference results/reference/metrics_long.tsv --tol 1e-9
+    python -m benchmark compare-reference --metrics results/tables/{metrics,usersim}_long.tsv \\
+        --reference results/reference/{metrics,usersim}_long.tsv --tol 1e-9
 
 Prints one line per (system, cell, seed, protocol, metric): ``OK``, ``OFF by <diff>``, ``MISSING`` (in the
 reference but not produced) or ``NEW`` (produced, not in the reference: fine, but not checked). Tolerances:
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+from benchmark.errors import BenchmarkError
 from benchmark.report.aggregate import read_long
 
 KEY = ("system", "train_dataset", "test_dataset", "split", "seed", "protocol", "metric")
@@ -38,7 +39,12 @@ def compare(metrics: str | os.PathLike, reference: str | os.PathLike, tol: float
 
 
 def main(metrics, reference, tol: float = 1e-9, quiet: bool = False) -> int:
-    rows = compare(metrics, reference, tol)
+    """``metrics`` and ``reference``: one path each, or lists of paths compared pairwise."""
+    metrics = [metrics] if isinstance(metrics, str | os.PathLike) else list(metrics)
+    reference = [reference] if isinstance(reference, str | os.PathLike) else list(reference)
+    if len(metrics) != len(reference):
+        raise BenchmarkError(f"compare-reference: {len(metrics)} metrics files but {len(reference)} reference files")
+    rows = [r for m, ref in zip(metrics, reference, strict=True) for r in compare(m, ref, tol)]
     for r in rows:
         if not quiet or not r["ok"]:
             print("\t".join(map(str, r["key"])) + f"\t{r['status']}")

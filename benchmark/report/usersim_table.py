@@ -1,6 +1,10 @@
 """Simulator-quality table: variants x datasets (target hit@k, attribute P/R/F1, feedback, leakage).
 
-    python -m benchmark usersim-table results/usersim/eval/*/*/seed*.json --out results/tables/usersim.md
+    python -m benchmark usersim-table results/usersim/eval/*/*/seed*.json --out results/tables/usersim.md \\
+        --long results/tables/usersim_long.tsv
+
+``--long`` also writes every number in the long-TSV layout of ``metrics_long.tsv`` (system ``usersim:<variant>``,
+protocol ``usersim``, unrounded), so ``compare-reference`` checks simulator quality like any other metric.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections import defaultdict
 from tabulate import tabulate
 
 from benchmark.io import read_json, write_text
+from benchmark.report.aggregate import write_long
 
 COLUMNS = [("target_hit@1", "target hit@1"), ("target_hit@10", "target hit@10"),
            ("attribute_precision", "attr P"), ("attribute_recall", "attr R"), ("attribute_f1", "attr F1"),
@@ -19,12 +24,23 @@ COLUMNS = [("target_hit@1", "target hit@1"), ("target_hit@10", "target hit@10"),
 ORDER = ["base", "feedback-only", "multitask"]
 
 
-def write_usersim_table(paths, out) -> str:
+def long_rows(result: dict) -> list[dict]:
+    m = result["metrics"]
+    return [{"system": f"usersim:{result['variant']}", "train_dataset": result["dataset"],
+             "test_dataset": result["dataset"], "split": "test", "seed": result["seed"], "protocol": "usersim",
+             "metric": key, "value": float(m[key]), "se": float("nan"), "samples": m["samples"],
+             "pairs": m["feedback_samples"]}
+            for key, _ in COLUMNS if m.get(key) is not None]
+
+
+def write_usersim_table(paths, out, long_out=None) -> str:
     runs = defaultdict(list)
     info = {}
+    long = []
     for p in sorted(map(str, paths)):
         r = read_json(p, "a simulator evaluation JSON")
         runs[(r["dataset"], r["variant"])].append(r["metrics"])
+        long.extend(long_rows(r))
         info[r["dataset"]] = r["metrics"]["samples"], r["metrics"]["feedback_samples"]
     blocks = []
     for dataset in sorted({d for d, _ in runs}):
@@ -44,4 +60,6 @@ def write_usersim_table(paths, out) -> str:
             "reply, unigram F1 and embedding cosine of the generated one; leakage: share of replies to a "
             "counterfactual offer that name a held-out target.\n\n" + "\n\n".join(blocks) + "\n")
     write_text(out, text)
+    if long_out:
+        write_long(long, long_out)
     return text

@@ -1,5 +1,5 @@
 """Reproduction tier (opt-in: ``pytest -m reproduction``): run the main workflow from the mirror into a
-temporary directory and compare every metric with ``results/reference/metrics_long.tsv``."""
+temporary directory and compare every metric with ``results/reference/{metrics,usersim}_long.tsv``."""
 
 import os
 import subprocess
@@ -27,8 +27,9 @@ def test_fresh_run_matches_reference(tmp_path):
     res = subprocess.run([sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default",
                           "all", "--configfile", str(cfg)], cwd=ROOT, capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
-    rows = compare(tmp_path / "results/tables/metrics_long.tsv", ROOT / config["reference"]["metrics"],
-                   tol=config["reference"]["tolerance"])
+    rows = [r for ours, ref in [("metrics_long.tsv", config["reference"]["metrics"]),
+                                ("usersim_long.tsv", config["reference"]["usersim"])]
+            for r in compare(tmp_path / "results/tables" / ours, ROOT / ref, tol=config["reference"]["tolerance"])]
     for r in rows:
         print("\t".join(map(str, r["key"])), r["status"])
     bad = [r for r in rows if not r["ok"]]

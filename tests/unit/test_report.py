@@ -69,3 +69,36 @@ def test_cli_prints_one_error_line_and_exits_2(tmp_path, capsys):
                 "--out", str(tmp_path / "x.json"), "--system", "s", "--train-dataset", "redial",
                 "--test-dataset", "redial"]) == 2
     assert "missing file: expected evaluation samples" in capsys.readouterr().err
+
+
+def _usersim_result(variant, hit10, f1, cosine=0.25):
+    metrics = {"samples": 4, "feedback_samples": 3, "target_hit@1": 0.0, "target_hit@10": hit10,
+               "attribute_precision": f1, "attribute_recall": f1, "attribute_f1": f1, "feedback_perplexity": 20.0,
+               "feedback_token_f1": 0.1, "feedback_cosine": cosine, "leakage_rate": 0.0}
+    return {"variant": variant, "dataset": "redial", "seed": 0, "metrics": metrics}
+
+
+def test_usersim_table_and_its_long_form_are_checked_against_a_reference(tmp_path):
+    from benchmark.io import write_json
+    from benchmark.report.usersim_table import write_usersim_table
+
+    paths = []
+    for variant, hit10, f1, cosine in [("multitask", 0.25, 0.5, None), ("base", 0.0, 0.0, 0.25)]:
+        paths.append(tmp_path / f"{variant}.json")
+        write_json(paths[-1], _usersim_result(variant, hit10, f1, cosine))
+    text = write_usersim_table(paths, tmp_path / "u.md", tmp_path / "u.tsv")
+    rows = [line for line in text.splitlines() if line.startswith("| base") or line.startswith("| multitask")]
+    assert rows[0].split("|")[1].strip() == "base"  # fixed variant order, not file order
+    assert "| –" in rows[1]  # no embedder: cosine shown as a dash, and left out of the long form
+    long = read_long(tmp_path / "u.tsv")
+    assert len(long) == 9 + 8
+    assert {(r["system"], r["protocol"]) for r in long} == {("usersim:base", "usersim"),
+                                                            ("usersim:multitask", "usersim")}
+    hit = next(r for r in long if r["system"] == "usersim:multitask" and r["metric"] == "target_hit@10")
+    assert hit["value"] == pytest.approx(0.25) and hit["samples"] == 4 and hit["pairs"] == 3
+    shutil.copy(tmp_path / "u.tsv", tmp_path / "ref.tsv")
+    write_json(paths[0], _usersim_result("multitask", 0.5, 0.5, None))
+    write_usersim_table(paths, tmp_path / "u.md", tmp_path / "u.tsv")
+    off = [r for r in compare(tmp_path / "u.tsv", tmp_path / "ref.tsv") if not r["ok"]]
+    assert [(r["key"][0], r["key"][-1], r["status"]) for r in off] == [("usersim:multitask", "target_hit@10",
+                                                                        "OFF by +0.25")]

@@ -53,6 +53,18 @@ def test_dry_run_plans_every_cell(tmp_path):
     assert f"predict{' ' * 16}{n_cells}" in out or f"predict {n_cells}" in " ".join(out.split())
 
 
+def test_baselines_overlay_plans_no_model_jobs(tmp_path):
+    cfg = fixture_config(tmp_path)
+    results = yaml.safe_load(cfg.read_text())["results"]
+    res = run([f"{results}/tables/main.md", "-n", "--configfile", str(cfg),
+               str(ROOT / "workflow/config/baselines.yaml")], tmp_path)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    table = (res.stdout + res.stderr).split("Job stats:")[1].split("total")[0].splitlines()[3:]
+    jobs = dict(line.split() for line in table if line.strip())
+    # 4 systems x 3 cells, and nothing that prepares or trains a model
+    assert jobs == {"acquire": "2", "process": "2", "predict": "12", "evaluate": "12", "main_table": "1"}
+
+
 def test_invalid_config_fails_before_any_job(tmp_path):
     path = fixture_config(tmp_path)
     config = yaml.safe_load(path.read_text())
@@ -79,6 +91,8 @@ def test_tiny_end_to_end_on_fixtures(tmp_path, tiny_llm):
     assert (results / "tables/redial.md").exists() and (results / "tables/inspired.md").exists()
     assert "dualview" in (results / "tables/retrieval.md").read_text()
     assert "multitask" in (results / "tables/usersim.md").read_text()
+    assert {r["system"] for r in read_long(results / "tables/usersim_long.tsv")} == \
+        {"usersim:base", "usersim:feedback-only", "usersim:multitask"}
     assert json.loads((results / "models/retriever/dualview/redial/seed0/meta.json").read_text())["init"]
     # A second run has nothing to do (every output is up to date).
     again = run(["all", "-n", "--configfile", str(cfg)], tmp_path)

@@ -105,9 +105,10 @@ rule crosscheck_he2023:
 rule reproduce:
     input:
         f"{R}/tables/metrics_long.tsv",
+        f"{R}/tables/usersim_long.tsv",
     params:
         py=PY,
-        reference=config["reference"]["metrics"],
+        reference=[config["reference"]["metrics"], config["reference"]["usersim"]],
         tol=config["reference"]["tolerance"],
     log:
         f"{R}/logs/report/reproduce.log",

@@ -80,7 +80,8 @@ rule usersim_table:
     input:
         usersim_eval_files(),
     output:
-        f"{R}/tables/usersim.md",
+        md=f"{R}/tables/usersim.md",
+        long=f"{R}/tables/usersim_long.tsv",
     params:
         py=PY,
     log:
@@ -88,4 +89,4 @@ rule usersim_table:
     conda:
         "../envs/benchmark.yaml"
     shell:
-        "{params.py} -m benchmark usersim-table {input} --out {output} > {log} 2>&1"
+        "{params.py} -m benchmark usersim-table {input} --out {output.md} --long {output.long} > {log} 2>&1"
