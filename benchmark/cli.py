@@ -11,6 +11,7 @@ import json
 import sys
 
 from benchmark.errors import BenchmarkError
+from benchmark.usersim.templates import MAX_TURNS as USERSIM_MAX_TURNS
 
 
 def _csv_ints(text: str) -> list[int]:
@@ -325,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("usersim-data", cmd_usersim_data, "build the simulator's multi-task SFT records from real dialogues")
     s.add_argument("--processed", required=True)
     s.add_argument("--out", required=True)
-    s.add_argument("--max-turns", type=int, default=6, help="history turns in each prompt")
+    s.add_argument("--max-turns", type=int, default=USERSIM_MAX_TURNS, help="history turns in each prompt")
 
     s = add("train-usersim", cmd_train_usersim, "LoRA SFT of the user simulator (TRL SFTTrainer + PEFT)")
     s.add_argument("--data", required=True, help="directory written by usersim-data")
@@ -344,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--embedder", default=None, help="embedder meta.json for the feedback cosine")
     s.add_argument("--variant", default="")
     s.add_argument("--n", type=int, default=100, help="test turns sampled (seeded)")
-    s.add_argument("--max-turns", type=int, default=6, help="history turns in each prompt")
+    s.add_argument("--max-turns", type=int, default=USERSIM_MAX_TURNS, help="history turns in each prompt")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--batch-size", type=int, default=16)
     s.add_argument("--cache", default=None, help="generation cache (JSON lines; record/replay)")

@@ -38,10 +38,8 @@ def compare(metrics: str | os.PathLike, reference: str | os.PathLike, tol: float
     return out
 
 
-def main(metrics, reference, tol: float = 1e-9, quiet: bool = False) -> int:
-    """``metrics`` and ``reference``: one path each, or lists of paths compared pairwise."""
-    metrics = [metrics] if isinstance(metrics, str | os.PathLike) else list(metrics)
-    reference = [reference] if isinstance(reference, str | os.PathLike) else list(reference)
+def main(metrics: list, reference: list, tol: float = 1e-9, quiet: bool = False) -> int:
+    """``metrics`` and ``reference``: lists of long TSVs, compared pairwise."""
     if len(metrics) != len(reference):
         raise BenchmarkError(f"compare-reference: {len(metrics)} metrics files but {len(reference)} reference files")
     rows = [r for m, ref in zip(metrics, reference, strict=True) for r in compare(m, ref, tol)]

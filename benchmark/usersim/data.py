@@ -27,7 +27,7 @@ from benchmark.usersim import templates
 TASKS = ("feedback", "attributes", "target")
 
 
-def records_for_sample(sample: dict, dialogue: dict, catalog, max_turns: int = 6) -> list[dict]:
+def records_for_sample(sample: dict, dialogue: dict, catalog, max_turns: int = templates.MAX_TURNS) -> list[dict]:
     history = sample["context"]
     targets = [catalog.by_id[t] for t in sample["targets"]]
     out = []
@@ -49,13 +49,13 @@ def records_for_sample(sample: dict, dialogue: dict, catalog, max_turns: int = 6
     return out
 
 
-def build_records(bundle: DatasetBundle, split: str, max_turns: int = 6) -> list[dict]:
+def build_records(bundle: DatasetBundle, split: str, max_turns: int = templates.MAX_TURNS) -> list[dict]:
     dialogues = {d["dialogue_id"]: d for d in bundle.dialogues(split)}
     return [r for s in bundle.samples(split)
             for r in records_for_sample(s, dialogues[s["dialogue_id"]], bundle.catalog, max_turns)]
 
 
-def main(processed: str | os.PathLike, out: str | os.PathLike, max_turns: int = 6) -> dict:
+def main(processed: str | os.PathLike, out: str | os.PathLike, max_turns: int = templates.MAX_TURNS) -> dict:
     bundle, out = DatasetBundle(processed), Path(out)
     counts = {}
     for split in ("train", "valid"):

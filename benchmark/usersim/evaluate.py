@@ -147,7 +147,7 @@ def evaluate_simulator(sim: UserSimulator, bundle: DatasetBundle, samples: list[
 
 
 def main(processed, llm, out, adapter=None, embedder=None, variant: str = "", n: int = 100, seed: int = 0,
-         batch_size: int = 16, cache=None, max_turns: int = 6) -> dict:
+         batch_size: int = 16, cache=None, max_turns: int = templates.MAX_TURNS) -> dict:
     from benchmark.models.base import model_path
     from benchmark.retrieval.semantic import load_encoder
 

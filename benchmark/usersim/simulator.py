@@ -71,7 +71,8 @@ class GenerationCache:
 
 class UserSimulator:
     def __init__(self, model, tokenizer, model_id: str, cache: GenerationCache | None = None, seed: int = 0,
-                 max_new_tokens: int = 48, temperature: float = 0.0, batch_size: int = 16, max_turns: int = 8):
+                 max_new_tokens: int = 48, temperature: float = 0.0, batch_size: int = 16,
+                 max_turns: int = templates.MAX_TURNS):
         self.model, self.tokenizer, self.model_id = model.eval(), tokenizer, model_id
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 ATTRIBUTE_FIELDS = ("genres", "director", "cast")
 MAX_CAST = 3
 ROLE = {"seeker": "User", "recommender": "System"}
+MAX_TURNS = 6  # history turns per prompt (config usersim.max_turns): prompt length dominates CPU cost
 
 SYSTEM = {
     "feedback": ("You are a person looking for a movie to watch, chatting with a movie recommender. Reply to the "
@@ -35,7 +36,7 @@ SYSTEM = {
 }
 
 
-def history_text(turns: Sequence[dict], max_turns: int = 8) -> str:
+def history_text(turns: Sequence[dict], max_turns: int = MAX_TURNS) -> str:
     lines = [f"{ROLE[t['role']]}: {t['text']}" for t in turns[-max_turns:]]
     return "\n".join(lines) if lines else "(the conversation has not started)"
 
@@ -51,19 +52,19 @@ def item_line(item: dict) -> str:
     return name + (f" - {'; '.join(extra)}" if extra else "")
 
 
-def feedback_prompt(turns: Sequence[dict], recommended: Sequence[dict], max_turns: int = 8) -> list[dict]:
+def feedback_prompt(turns: Sequence[dict], recommended: Sequence[dict], max_turns: int = MAX_TURNS) -> list[dict]:
     offered = "\n".join(f"- {item_line(it)}" for it in recommended) or "- (nothing yet)"
     user = (f"Conversation so far:\n{history_text(turns, max_turns)}\n\nThe recommender now suggests:\n{offered}\n\n"
             "Write your reply.")
     return [{"role": "system", "content": SYSTEM["feedback"]}, {"role": "user", "content": user}]
 
 
-def attributes_prompt(turns: Sequence[dict], max_turns: int = 8) -> list[dict]:
+def attributes_prompt(turns: Sequence[dict], max_turns: int = MAX_TURNS) -> list[dict]:
     user = f"Conversation so far:\n{history_text(turns, max_turns)}\n\nDescribe the movie."
     return [{"role": "system", "content": SYSTEM["attributes"]}, {"role": "user", "content": user}]
 
 
-def target_prompt(turns: Sequence[dict], candidates: Sequence[str] = (), max_turns: int = 8) -> list[dict]:
+def target_prompt(turns: Sequence[dict], candidates: Sequence[str] = (), max_turns: int = MAX_TURNS) -> list[dict]:
     user = f"Conversation so far:\n{history_text(turns, max_turns)}\n\n"
     if candidates:
         user += "Candidates:\n" + "\n".join(f"- {c}" for c in candidates) + "\n\n"
