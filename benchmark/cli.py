@@ -58,6 +58,15 @@ def cmd_stats(a) -> int:
         print(tabulate([[split] + [s[k] for k in keys] for split, s in st["splits"].items()],
                        headers=["split"] + keys, tablefmt="github", intfmt=","))
         print()
+    if len(a.stats) > 1:  # transfer coverage of every ordered pair of the given datasets (benchmark.data.coverage)
+        from pathlib import Path
+
+        from benchmark.data.coverage import coverage_rows
+
+        print("## transfer coverage (test pairs whose target is in the training catalogue / has a CF vector)\n")
+        print(tabulate(coverage_rows([Path(p).parent for p in a.stats]), tablefmt="github", floatfmt=".3f",
+                       headers=["train -> test", "protocol", "pairs", "in train catalogue", "with CF vector",
+                                "match types"]))
     return 0
 
 
@@ -74,7 +83,7 @@ def cmd_predict(a) -> int:
     from benchmark.systems.predict import predict
 
     n = predict(a.system, a.train, a.test, a.split, a.out, seed=a.seed, k=a.k, params=json.loads(a.params),
-                batch_size=a.batch_size, progress=not a.quiet)
+                batch_size=a.batch_size, progress=not a.quiet, exclude_context=a.exclude_context)
     print(f"{a.system}: {n} predictions -> {a.out}")
     return 0
 
@@ -83,7 +92,8 @@ def cmd_evaluate(a) -> int:
     from benchmark.eval.evaluate import evaluate
 
     res = evaluate(a.predictions, a.processed, a.split, a.out, system=a.system, train_dataset=a.train_dataset,
-                   test_dataset=a.test_dataset, seed=a.seed, protocol_names=a.protocols, ks=a.ks)
+                   test_dataset=a.test_dataset, seed=a.seed, protocol_names=a.protocols, ks=a.ks,
+                   train_processed=a.train_processed)
     for name, block in res["protocols"].items():
         m = block["metrics"]
         print(f"{a.system} {a.train_dataset}->{a.test_dataset} [{name}] pairs={block['counts']['pairs']} "
@@ -180,6 +190,15 @@ def cmd_train_usersim(a) -> int:
     return 0
 
 
+def cmd_train_recommender_grpo(a) -> int:
+    from benchmark.recommender.grpo import main
+
+    meta = main(a)
+    print(f"recommender GRPO: {meta['steps']} steps, {meta['seconds_per_step']:.1f} s/step, "
+          f"peak {meta['peak_rss_mb']:.0f} MB")
+    return 0
+
+
 def cmd_eval_usersim(a) -> int:
     from benchmark.usersim.evaluate import main
 
@@ -191,6 +210,26 @@ def cmd_eval_usersim(a) -> int:
     return 0
 
 
+def cmd_recommender_sft_data(a) -> int:
+    from benchmark.recommender.config import RecommenderSFTConfig
+    from benchmark.recommender.sft_data import main
+
+    stats = main(a.processed, a.out, RecommenderSFTConfig.from_yaml(a.recipe), seed=a.seed, retriever_dir=a.retriever)
+    print(f"recommender SFT records: train {stats['train']}, valid {stats['valid']}")
+    return 0
+
+
+def cmd_train_recommender_sft(a) -> int:
+    from benchmark.recommender.config import RecommenderSFTConfig
+    from benchmark.recommender.train_sft import train_recommender_sft
+
+    cfg = RecommenderSFTConfig.from_yaml(a.recipe, max_steps=a.max_steps)
+    meta = train_recommender_sft(a.data, a.out, cfg, llm=a.llm, seed=a.seed, progress=not a.quiet)
+    print(f"recommender SFT: {meta['steps']} steps on {meta['records']} records, loss {meta['train_loss']:.4f}, "
+          f"{meta['wall_seconds']:.0f} s, peak {meta['peak_rss_mb']:.0f} MB")
+    return 0
+
+
 def cmd_usersim_table(a) -> int:
     from benchmark.report.usersim_table import write_usersim_table
 
@@ -198,10 +237,27 @@ def cmd_usersim_table(a) -> int:
     return 0
 
 
+def cmd_guard_audit(a) -> int:
+    from benchmark.usersim.audit import main
+
+    for processed, out in zip(a.processed, a.out, strict=True):
+        r = main(processed, out, a.split, a.max_turns)
+        print(f"guard-audit {r['dataset']} {r['split']}: {r['firings']} firings in {r['prompts']} prompts of "
+              f"{r['samples']} samples {r['by_where']}")
+    return 0
+
+
 def cmd_crosscheck_he(a) -> int:
     from benchmark.eval.he2023 import main
 
-    return main(a.root, a.out, tol=a.tol)
+    return main(a.root, a.out, tol=a.tol, processed=a.processed, test_rows=a.he_test)
+
+
+def cmd_compare(a) -> int:
+    from benchmark.eval.compare import compare, render
+
+    print(render(compare(a.a, a.b, a.processed, a.split, a.metrics, a.protocols, a.n_resamples, a.seed, a.out)))
+    return 0
 
 
 def cmd_compare_reference(a) -> int:
@@ -261,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-size", type=int, default=256)
     s.add_argument("--out", required=True, help="predictions JSONL path")
     s.add_argument("--quiet", action="store_true")
+    s.add_argument("--exclude-context", action="store_true",
+                   help="drop items already mentioned in the sample's context from each ranking")
 
     s = add("evaluate", cmd_evaluate, "score a predictions file under both protocol variants -> metrics JSON")
     s.add_argument("--predictions", required=True, help="JSONL: {sample_id, ranked_items} per line")
@@ -273,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--ks", type=_csv_ints, default=[1, 5, 10, 20, 50], help="comma-separated cut-offs")
     s.add_argument("--protocols", type=_csv, default=["all", "fresh"], help="comma-separated: all,fresh")
+    s.add_argument("--train-processed", default=None,
+                   help="processed training dataset, for a transfer cell's coverage (default: sibling folder)")
 
     s = add("aggregate", cmd_aggregate, "collect metrics JSONs into one long TSV")
     s.add_argument("metrics", nargs="+", help="metrics JSON files")
@@ -338,6 +398,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.add_argument("--quiet", action="store_true")
 
+    s = add("train-recommender-grpo", cmd_train_recommender_grpo, "multi-turn GRPO of the recommender (TRL "
+            "GRPOTrainer + rollout_func; simulator in the loop)")
+    s.add_argument("--train", required=True, help="processed directory of the training dataset")
+    s.add_argument("--llm", required=True, help="meta.json of the prepared base LLM (or a directory / hub id)")
+    s.add_argument("--sft", default=None, help="recommender SFT adapter directory to train further (else new LoRA)")
+    s.add_argument("--retriever", required=True, help="trained candidate retriever directory")
+    s.add_argument("--simulator", default=None, help="simulator adapter directory, 'base' (untrained) or 'none'")
+    s.add_argument("--sim-llm", default=None, help="the simulator's base LLM (default: --llm)")
+    s.add_argument("--recipe", required=True, help="workflow/recipes/recommender/grpo/*.yaml")
+    s.add_argument("--turns", type=int, default=None, help="override the recipe's T")
+    s.add_argument("--max-steps", type=int, default=None)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True)
+    s.add_argument("--quiet", action="store_true")
+
     s = add("eval-usersim", cmd_eval_usersim, "simulator quality on a seeded subset of test turns")
     s.add_argument("--processed", required=True)
     s.add_argument("--llm", required=True)
@@ -351,6 +426,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cache", default=None, help="generation cache (JSON lines; record/replay)")
     s.add_argument("--out", required=True)
 
+    s = add("recommender-sft-data", cmd_recommender_sft_data, "reasoning-trace SFT records over retriever candidates")
+    s.add_argument("--processed", required=True)
+    s.add_argument("--retriever", required=True, help="trained retriever directory (Snakemake rule train_retriever)")
+    s.add_argument("--recipe", required=True, help="workflow/recipes/recommender/sft/*.yaml (K, targets, injection)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True)
+
+    s = add("train-recommender-sft", cmd_train_recommender_sft, "LoRA SFT of the reasoning recommender (TRL + PEFT)")
+    s.add_argument("--data", required=True, help="directory written by recommender-sft-data")
+    s.add_argument("--llm", default=None, help="base model: meta.json, directory or hub id (default: recipe model)")
+    s.add_argument("--recipe", required=True, help="workflow/recipes/recommender/sft/*.yaml")
+    s.add_argument("--max-steps", type=int, default=None)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True)
+    s.add_argument("--quiet", action="store_true")
+
+    s = add("guard-audit", cmd_guard_audit, "how often the simulator's leakage guard fires on a split (no model)")
+    s.add_argument("--processed", required=True, nargs="+", help="processed dataset directories")
+    s.add_argument("--out", required=True, nargs="+", help="one audit JSON per dataset")
+    s.add_argument("--split", default="test")
+    s.add_argument("--max-turns", type=int, default=USERSIM_MAX_TURNS, help="history turns in each prompt")
+
     s = add("usersim-table", cmd_usersim_table, "render the simulator-quality table")
     s.add_argument("results", nargs="+", help="results/usersim/eval/*/*/seed*.json")
     s.add_argument("--out", required=True)
@@ -360,6 +457,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--root", required=True, help="folder of the released predictions (see its README.md)")
     s.add_argument("--out", default=None, help="JSON report path")
     s.add_argument("--tol", type=float, default=1e-6)
+    s.add_argument("--processed", default=None, help="our processed INSPIRED: also score their predictions on it")
+    s.add_argument("--he-test", default=None, help="their data/inspired/test.jsonl (default: beside --root)")
+
+    s = add("compare", cmd_compare, "paired dialogue-level bootstrap: difference A - B on the same samples")
+    s.add_argument("--a", required=True, help="predictions JSONL of system A")
+    s.add_argument("--b", required=True, help="predictions JSONL of system B (same test samples)")
+    s.add_argument("--processed", required=True, help="processed directory of the test dataset")
+    s.add_argument("--split", default="test")
+    s.add_argument("--metrics", type=_csv, default=["recall@10", "ndcg@10"], help="comma-separated")
+    s.add_argument("--protocols", type=_csv, default=["all", "fresh"])
+    s.add_argument("--n-resamples", type=int, default=1000)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", default=None, help="JSON report path")
 
     s = add("compare-reference", cmd_compare_reference, "compare a long metrics TSV with the reference metrics")
     s.add_argument("--metrics", required=True, nargs="+", help="long TSVs (metrics_long.tsv, usersim_long.tsv)")

@@ -38,14 +38,10 @@ def package_versions() -> dict[str, str]:
 
 
 def device() -> str:
-    try:
-        import torch
+    """``cuda:<GPU name>`` or ``cpu:<machine>:<torch CPU capability>`` (see ``benchmark.device.describe``)."""
+    from benchmark.device import describe
 
-        if torch.cuda.is_available():
-            return f"cuda:{torch.cuda.get_device_name(0)}"
-    except ImportError:
-        pass
-    return f"cpu:{platform.machine()}"
+    return describe()
 
 
 def provenance(inputs: dict[str, str | Path] | None = None, config: Any = None, seed: int | None = None,

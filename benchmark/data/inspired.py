@@ -5,8 +5,10 @@ of one speaker form a turn. Items are the films of the ``movies`` column (id = `
 reconstructed train file of the mirror, ``[UNKNOWN_MOVIE_<n>]`` tokens: real, distinct films whose title is
 unknown (id ``"UNKNOWN_MOVIE_<n>"``, ``has_title: false``); nothing is guessed for them.
 
-INSPIRED has no movie table here: metadata comes from ReDial's ``id2info.json`` through the unified movie key,
-and, for films without such a match, from genres/people annotated on the same sentence as a single film.
+INSPIRED has no movie table here: metadata comes from ReDial's ``id2info.json`` through the unified movie key
+(``benchmark.data.matching``) and, for fields still empty, from genres/people annotated on the same sentence as a
+single film in the **train and dev** files only (``METADATA_SPLITS``): nothing about a film comes from a test
+dialogue. Titles equal up to an article ("Matrix" / "The Matrix") are one film (``benchmark.data.twins``).
 Card: docs/datasets/inspired.md.
 """
 
@@ -16,7 +18,9 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from benchmark.data import movies
+from benchmark.data import movies, twins
+from benchmark.data.matching import match_items
+from benchmark.data.redial import merge_twins as merge_redial_twins
 from benchmark.data.resources import INSPIRED_DOWNLOADS, INSPIRED_FILES
 from benchmark.data.spec import DatasetSpec, Parsed, merge_turns
 from benchmark.errors import InputError
@@ -28,6 +32,9 @@ COLUMNS = ("dialog_id utt_id speaker turn_id text text_with_placeholder movies g
 ROLES = {"SEEKER": "seeker", "RECOMMENDER": "recommender"}
 UNKNOWN = re.compile(r"\[UNKNOWN_MOVIE_(\d+)\]")
 SPLIT_FILES = {"train": "dialog_data/train.tsv", "valid": "dialog_data/dev.tsv", "test": "dialog_data/test.tsv"}
+METADATA_SPLITS = ("train", "valid")  # splits whose annotations may describe items (issue 8: never test)
+META_FIELDS = ("genres", "director", "writer", "cast", "plot")
+ANNOTATION_SOURCE = "INSPIRED train/dev same-sentence annotations"
 
 
 def _names(field: str) -> list[str]:
@@ -39,8 +46,9 @@ def item_id(raw_title: str) -> str:
     return movies.display(title, year)
 
 
-def read_tsv(path: Path, split: str, annotations: dict[str, Counter]) -> list[dict]:
-    """Parse one INSPIRED TSV (no quoting: plain tab split, 19 columns) into dialogues."""
+def read_tsv(path: Path, split: str) -> tuple[list[dict], dict[str, Counter]]:
+    """Parse one INSPIRED TSV (no quoting: plain tab split, 19 columns) into dialogues and, per film, the genres
+    and people annotated on sentences that name exactly that one film."""
     require_file(path, f"INSPIRED {split} dialogues ({path.name}, official layout dialog_data/*.tsv)")
     rows_by_dialogue: dict[str, list] = {}
     with open(path, encoding="utf-8") as fh:
@@ -64,7 +72,7 @@ def read_tsv(path: Path, split: str, annotations: dict[str, Counter]) -> list[di
                 raise InputError(path, f"rows of dialogue {did} are not contiguous", line=lineno)
             last = did
             rows_by_dialogue.setdefault(did, []).append((lineno, row))
-    dialogues = []
+    dialogues, annotations = [], defaultdict(Counter)
     for did, rows in rows_by_dialogue.items():
         messages = []
         for _, row in rows:
@@ -77,60 +85,98 @@ def read_tsv(path: Path, split: str, annotations: dict[str, Counter]) -> list[di
                 annotations[titled[0]].update(f"person:{p}" for p in _names(row["people_names"]))
         dialogues.append({"dialogue_id": did, "split": split, "turns": merge_turns(messages),
                           "meta": {"first_line": rows[0][0]}})
-    return dialogues
+    return dialogues, annotations
 
 
-def build_catalog(dialogues: dict[str, list[dict]], annotations: dict[str, Counter],
-                  redial_items: list[dict]) -> list[dict]:
-    by_key: dict[str, dict] = {}
-    for it in redial_items:  # several ReDial ids can share a key: keep the one with metadata, most mentioned
-        best = by_key.get(it["key"])
-        rank = (len(it["sources"]), it.get("nb_mentions", 0))
-        if best is None or rank > (len(best["sources"]), best.get("nb_mentions", 0)):
-            by_key[it["key"]] = it
-    ids = list(dict.fromkeys(i for split in ("train", "valid", "test") for d in dialogues[split]
-                             for t in d["turns"] for i in t["items"]))
-    catalog = []
-    for iid in sorted(ids):
-        if iid.startswith("UNKNOWN_MOVIE_"):
-            catalog.append({"item_id": iid, "title": None, "year": None, "name": None, "key": None,
-                            "genres": [], "director": [], "writer": [], "cast": [], "plot": "",
-                            "has_title": False, "sources": ["train.tsv [UNKNOWN_MOVIE_<n>] token"]})
+def _skeleton(iid: str) -> dict:
+    empty = {"genres": [], "director": [], "writer": [], "cast": [], "plot": "", "imdb_id": None, "aliases": [],
+             "field_sources": {}}
+    if iid.startswith("UNKNOWN_MOVIE_"):
+        return {"item_id": iid, "title": None, "year": None, "name": None, "key": None, **empty,
+                "has_title": False, "sources": ["train.tsv [UNKNOWN_MOVIE_<n>] token"]}
+    title, year = movies.split_year(iid)
+    return {"item_id": iid, "title": title, "year": year, "name": iid, "key": movies.movie_key(title, year),
+            **empty, "has_title": True, "sources": ["movies column"]}
+
+
+def add_metadata(catalog: list[dict], annotations: dict[str, Counter], redial_items: list[dict]) -> None:
+    """Fill metadata in place, per field: ReDial id2info.json through ``match_items`` first, then the given
+    (train/dev only) annotations; ``field_sources`` records where each filled field came from."""
+    for item, (n, how) in zip(catalog, match_items(redial_items, catalog), strict=True):
+        if n >= 0 and "id2info.json" in redial_items[n]["sources"]:
+            src = redial_items[n]
+            via = f"redial id2info.json (ReDial id {src['item_id']}, match {how})"
+            for f in META_FIELDS:
+                if src[f]:
+                    item[f] = src[f]
+                    item["field_sources"][f] = via
+            item["sources"].append(via)
+        ann = annotations.get(item["item_id"])
+        if not ann:
             continue
-        title, year = movies.split_year(iid)
-        key = movies.movie_key(title, year)
-        item = {"item_id": iid, "title": title, "year": year, "name": iid, "key": key, "genres": [],
-                "director": [], "writer": [], "cast": [], "plot": "", "has_title": True, "sources": ["movies column"]}
-        match = by_key.get(key)
-        if match is not None and "id2info.json" in match["sources"]:
-            item.update({f: match[f] for f in ("genres", "director", "writer", "cast", "plot")})
-            item["sources"].append(f"redial id2info.json via key (ReDial id {match['item_id']})")
-        elif annotations.get(iid):
-            ann = annotations[iid]
-            item["genres"] = sorted(a[6:] for a in ann if a.startswith("genre:"))
-            item["cast"] = sorted(a[7:] for a in ann if a.startswith("person:"))  # actors or directors: unknown
-            item["sources"].append("INSPIRED same-sentence annotations")
-        catalog.append(item)
-    return catalog
+        filled = {"genres": sorted(a[6:] for a in ann if a.startswith("genre:")),
+                  "cast": sorted(a[7:] for a in ann if a.startswith("person:"))}  # actors or directors: unknown
+        used = [f for f, v in filled.items() if v and not item[f]]
+        for f in used:
+            item[f] = filled[f]
+            item["field_sources"][f] = ANNOTATION_SOURCE
+        if used:
+            item["sources"].append(ANNOTATION_SOURCE)
+
+
+def build_catalog(dialogues: dict[str, list[dict]], annotations: dict[str, Counter], redial_items: list[dict],
+                  merge_twins: bool = True) -> tuple[list[dict], dict | None]:
+    """Catalogue = every film mentioned in any split; ``annotations`` must hold train/dev rows only. Title twins
+    are merged (``benchmark.data.twins``) and ``dialogues`` remapped in place; returns (catalogue, twins report)."""
+    ids = sorted({i for split in dialogues.values() for d in split for t in d["turns"] for i in t["items"]})
+    catalog = [_skeleton(iid) for iid in ids]
+    report = None
+    if merge_twins:
+        mentions = Counter(i for split in dialogues.values() for d in split for t in d["turns"] for i in t["items"])
+        names = {it["item_id"]: it["name"] for it in catalog}
+        merged, alias_of, records = twins.merge(catalog, twins.title_twins(catalog), twins.default_rank(mentions),
+                                                "same title up to an article, years within 1")
+        rewritten = twins.remap_dialogues(dialogues, alias_of)
+        merged_ann: dict[str, Counter] = defaultdict(Counter)
+        for iid, ann in annotations.items():
+            merged_ann[alias_of.get(iid, iid)].update(ann)
+        catalog, annotations = merged, merged_ann
+        report = twins.report(records, [], len(ids), len(catalog), rewritten, names)
+    redial_catalog, _ = merge_redial_twins(redial_items)  # one ReDial item per film: fewer ambiguous keys
+    add_metadata(catalog, annotations, redial_catalog)
+    return catalog, report
 
 
 def parse(raw_dir: Path, seed: int = 0, options: dict | None = None, aux: dict | None = None) -> Parsed:
     from benchmark.data.redial import read_catalog
 
+    options = options or {}
     if not aux or "redial" not in aux:
         raise InputError(raw_dir, "INSPIRED metadata needs ReDial's raw files (aux['redial'])")
-    annotations: dict[str, Counter] = defaultdict(Counter)
-    dialogues = {split: read_tsv(raw_dir / rel, split, annotations) for split, rel in SPLIT_FILES.items()}
-    catalog = build_catalog(dialogues, annotations, read_catalog(Path(aux["redial"])))
+    dialogues, annotations = {}, defaultdict(Counter)
+    for split, rel in SPLIT_FILES.items():
+        dialogues[split], found = read_tsv(raw_dir / rel, split)
+        if split in METADATA_SPLITS:  # nothing about a film may come from a test dialogue
+            for iid, ann in found.items():
+                annotations[iid].update(ann)
+    catalog, report = build_catalog(dialogues, annotations, read_catalog(Path(aux["redial"])),
+                                    merge_twins=options.get("merge_twins", True))
     n_unknown = sum(not it["has_title"] for it in catalog)
     notes = [
         "INSPIRED valid = the official dev split (99 dialogues).",
         f"INSPIRED train in this mirror is a reconstruction: {n_unknown} catalogue items are untitled "
         "[UNKNOWN_MOVIE_<n>] films, and titles were recovered only for films that also occur in dev/test, so "
         "anything learned from INSPIRED train is biased toward test items; ReDial-trained runs evaluated on "
-        "INSPIRED are the clean comparison.",
+        "INSPIRED avoid that bias.",
+        "INSPIRED item metadata comes from ReDial's id2info.json (through the unified movie key) and train/dev "
+        "annotations only, never from test dialogues; the item set includes films named only in test dialogues "
+        "(there is no official movie table here).",
     ]
-    return Parsed(dialogues=dialogues, catalog=catalog, notes=notes)
+    if report:
+        c = report["counts"]
+        notes.append(f"INSPIRED twins: {c['aliases']} titles merged into {c['groups']} films (same title up to an "
+                     f"article, years within 1; catalogue {c['items_before']} -> {c['items_after']}; twins.json).")
+    return Parsed(dialogues=dialogues, catalog=catalog, notes=notes, twins=report)
 
 
 DATASET = DatasetSpec(

@@ -3,7 +3,8 @@
 The unified key is ``"<normalised title>|<year>"`` (year empty when unknown), e.g.
 ``movie_key("The Lion King", 1994) == "the lion king|1994"``. Normalisation lower-cases, strips accents,
 turns ``&`` into ``and``, drops punctuation and collapses whitespace; it does not drop leading articles
-(``"The Forest"`` and ``"Forest"`` are different films often enough that merging them would be wrong).
+(``"The Forest"`` and ``"Forest"`` are different films often enough that merging them would be wrong);
+``bare_title`` does, for the guarded article rules of ``benchmark.data.matching`` and ``benchmark.data.twins``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ _YEAR = re.compile(r"^(?P<title>.*?)\s*\((?P<year>(?:18|19|20)\d\d)(?: film)?\)\
 _EMPTY_PARENS = re.compile(r"\s*\(\s*\)\s*$")  # INSPIRED has "Akira ()"
 _PUNCT = re.compile(r"[^\w\s]")
 _SPACE = re.compile(r"\s+")
+_ARTICLE = re.compile(r"^(?:the|a|an) (?=\S)")
 
 
 def clean_name(raw: str) -> str:
@@ -51,3 +53,8 @@ def movie_key(title: str, year: int | None) -> str:
 
 def display(title: str, year: int | None) -> str:
     return f"{title} ({year})" if year is not None else title
+
+
+def bare_title(title: str) -> str:
+    """Normalised title without a leading article: ``"The Matrix"`` -> ``"matrix"``."""
+    return _ARTICLE.sub("", normalise_title(title))

@@ -50,6 +50,7 @@ def process(name: str, raw_dir: str | os.PathLike, out_dir: str | os.PathLike, s
         "catalog": {"items": len(parsed.catalog),
                     "with_metadata": sum(bool(it["genres"] or it["plot"]) for it in parsed.catalog),
                     "untitled": sum(not it["has_title"] for it in parsed.catalog)},
+        "twins": parsed.twins["counts"] if parsed.twins else None,  # one identity per movie (twins.json)
         "expected_dialogues": spec.expected_dialogues,
         "notes": parsed.notes + manifest["warnings"],
         "raw_files": manifest["files"],
@@ -60,6 +61,8 @@ def process(name: str, raw_dir: str | os.PathLike, out_dir: str | os.PathLike, s
     if mismatched:
         raise BenchmarkError(f"{name}: official files give unexpected dialogue counts {mismatched}")
     write_jsonl(out / "catalog.jsonl", parsed.catalog)
+    if parsed.twins:
+        write_json(out / "twins.json", parsed.twins)
     for split in SPLITS:
         write_jsonl(out / f"{split}.dialogues.jsonl", parsed.dialogues[split])
         write_jsonl(out / f"{split}.samples.jsonl", samples[split])

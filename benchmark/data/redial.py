@@ -2,7 +2,9 @@
 
 Splits: ``test`` = ``test_data.jsonl``; ``train``/``valid`` = a seeded carve-out of ``train_data.jsonl``
 (``valid_fraction`` of the dialogues, chosen by sha256 of ``"<seed>:<conversationId>"``, so the same seed
-always gives the same split whatever the file order). Card: docs/datasets/redial.md.
+always gives the same split whatever the file order). Ids that are one film (same IMDb id and title) are
+merged into one item unless ``options["merge_twins"]`` is false (``benchmark.data.twins``).
+Card: docs/datasets/redial.md.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+from collections import Counter
 from pathlib import Path
 
-from benchmark.data import movies
+from benchmark.data import movies, twins
 from benchmark.data.resources import REDIAL_DOWNLOADS, REDIAL_FILES
 from benchmark.data.spec import DatasetSpec, Parsed, merge_turns
 from benchmark.errors import InputError
 from benchmark.io import iter_jsonl, read_json, require_file
 
 MENTION = re.compile(r"@(\d+)")
+FIELDS = {"genres": "genre", "director": "director", "writer": "writer", "cast": "star", "plot": "plot"}
 REQUIRED_KEYS = ("conversationId", "messages", "initiatorWorkerId", "respondentWorkerId")
 
 
@@ -44,9 +48,20 @@ def read_catalog(raw_dir: Path) -> list[dict]:
                 "genres": meta.get("genre", []), "director": meta.get("director", []),
                 "writer": meta.get("writer", []), "cast": meta.get("star", []), "plot": meta.get("plot", ""),
                 "has_title": True, "nb_mentions": int(nb_mentions) if nb_mentions.isdigit() else 0,
+                "imdb_id": meta.get("imdb_id") or None, "aliases": [],
                 "sources": ["movies_with_mentions.csv"] + (["id2info.json"] if meta else []),
+                "field_sources": {f: "id2info.json" for f, k in FIELDS.items() if meta.get(k)},
             })
     return items
+
+
+def merge_twins(catalog: list[dict], dialogues: dict[str, list[dict]] | None = None) -> tuple[list[dict], dict]:
+    """Merge ids sharing an IMDb id with agreeing titles (``benchmark.data.twins``); remaps ``dialogues`` in place."""
+    groups, conflicts = twins.imdb_twins(catalog)
+    merged, alias_of, records = twins.merge(catalog, groups, twins.default_rank(Counter()), "same IMDb id + title")
+    rewritten = twins.remap_dialogues(dialogues or {}, alias_of)
+    names = {it["item_id"]: it["name"] for it in catalog}
+    return merged, twins.report(records, conflicts, len(catalog), len(merged), rewritten, names)
 
 
 def read_dialogues(path: Path, split: str, names: dict[str, str]) -> list[dict]:
@@ -90,12 +105,21 @@ def parse(raw_dir: Path, seed: int = 0, options: dict | None = None, aux: dict |
     full_train = read_dialogues(raw_dir / "train_data.jsonl", "train", names)
     test = read_dialogues(raw_dir / "test_data.jsonl", "test", names)
     train, valid = carve_validation(full_train, float(options.get("valid_fraction", 0.1)), seed)
+    dialogues = {"train": train, "valid": valid, "test": test}
+    report = None
+    if options.get("merge_twins", True):
+        catalog, report = merge_twins(catalog, dialogues)
     notes = [f"ReDial valid = {len(valid)} of the {len(full_train)} train-file dialogues "
              f"(valid_fraction={options.get('valid_fraction', 0.1)}, seed={seed})."]
     if len(full_train) < 10006:
         notes.append(f"ReDial train file has {len(full_train)} of the official 10,006 dialogues (partial mirror): "
                      "trained systems see less data than in published work.")
-    return Parsed(dialogues={"train": train, "valid": valid, "test": test}, catalog=catalog, notes=notes)
+    if report:
+        c = report["counts"]
+        notes.append(f"ReDial twins: {c['aliases']} ids merged into {c['groups']} films sharing an IMDb id and title "
+                     f"(catalogue {c['items_before']} -> {c['items_after']}); {c['conflict_groups']} IMDb ids shared "
+                     "by different titles kept apart (twins.json).")
+    return Parsed(dialogues=dialogues, catalog=catalog, notes=notes, twins=report)
 
 
 DATASET = DatasetSpec(

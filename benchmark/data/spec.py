@@ -5,7 +5,9 @@ Processed records (one JSON object per line):
 * dialogue: ``{"dialogue_id", "split", "turns": [{"role": "seeker"|"recommender", "text", "items": [item ids]}],
   "meta": {...}}``; consecutive messages of one speaker are merged into one turn.
 * item (``catalog.jsonl``): ``{"item_id", "title", "year", "name", "key", "genres", "director", "writer", "cast",
-  "plot", "has_title", "sources"}``; ``key`` is the unified movie key (``benchmark.data.movies``).
+  "plot", "has_title", "sources", "field_sources", "aliases", "imdb_id"}``; ``key`` is the unified movie key
+  (``benchmark.data.movies``); ``field_sources`` maps each filled metadata field to where it came from;
+  ``aliases`` are the ids merged into this one (``benchmark.data.twins``; the mapping is also in ``twins.json``).
 * sample (``<split>.samples.jsonl``): one per recommender turn that mentions at least one catalogue item:
   ``{"sample_id", "dialogue_id", "turn_index", "context": [turns before it], "targets": [items of the turn],
   "context_items": [items mentioned before it, first mention order]}``.
@@ -30,6 +32,7 @@ class Parsed:
     dialogues: dict[str, list[dict]]
     catalog: list[dict]
     notes: list[str] = field(default_factory=list)  # caveats printed in stats.json and on every table
+    twins: dict | None = None  # benchmark.data.twins.report(): merged ids -> twins.json and stats["twins"]
 
 
 @dataclass(frozen=True)

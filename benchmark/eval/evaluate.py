@@ -6,9 +6,15 @@
 The metrics JSON::
 
     {"system", "train_dataset", "test_dataset", "split", "seed",
-     "protocols": {"all": {"metrics": {"recall@10": {"mean", "se"}, ...}, "counts": {...}, "card": {...}},
+     "protocols": {"all": {"metrics": {"recall@10": {"mean", "se", "ci_low", "ci_high"}, ...},
+                           "counts": {...}, "card": {..., "interval", "dialogues"}},
                    "fresh": {...}},
      "notes": [dataset caveats], "provenance": {...}}
+
+``se`` treats pairs as independent; ``ci_low``/``ci_high`` are the 95% dialogue-level cluster bootstrap interval
+(whole dialogues resampled, ``BOOTSTRAP_RESAMPLES`` draws, seed ``BOOTSTRAP_SEED``; the card's ``interval`` names
+the method). The bootstrap seed is fixed, not the system's seed, so two systems on the same samples are resampled
+identically.
 """
 
 from __future__ import annotations
@@ -17,11 +23,34 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmark.eval.bootstrap import METHOD
 from benchmark.eval.metrics import KS, first_rank, score_ranks
 from benchmark.eval.predictions import read_predictions
 from benchmark.eval.protocols import get_protocol
 from benchmark.io import read_json, read_jsonl, write_json
 from benchmark.provenance import provenance
+
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 0
+
+
+def dialogue_of(sample: dict) -> str:
+    """The cluster of a sample: its dialogue (``sample_id`` is ``<dialogue>#<turn>`` when the field is absent)."""
+    return str(sample.get("dialogue_id") or sample["sample_id"].rsplit("#", 1)[0])
+
+
+def pair_ranks(samples: Sequence[dict], lists: dict[str, list], protocol_name: str):
+    """Per-pair ranks and dialogue ids under one protocol, and the number of samples kept."""
+    protocol = get_protocol(protocol_name)
+    ranks, clusters, n_samples = [], [], 0
+    for s in samples:
+        targets = protocol.targets(s)
+        if not targets:
+            continue
+        n_samples += 1
+        ranks.extend(first_rank(lists.get(s["sample_id"], []), t) for t in targets)
+        clusters.extend([dialogue_of(s)] * len(targets))
+    return ranks, clusters, n_samples
 
 
 def evaluate_rankings(samples: Sequence[dict], predictions: dict[str, dict], catalog_ids: set[str],
@@ -42,40 +71,64 @@ def evaluate_rankings(samples: Sequence[dict], predictions: dict[str, dict], cat
     out = {}
     for name in protocol_names:
         protocol = get_protocol(name)
-        ranks, n_samples = [], 0
-        for s in samples:
-            targets = protocol.targets(s)
-            if not targets:
-                continue
-            n_samples += 1
-            ranks.extend(first_rank(lists[s["sample_id"]], t) for t in targets)
+        ranks, clusters, n_samples = pair_ranks(samples, lists, name)
+        metrics = score_ranks(ranks, ks, clusters=clusters, n_resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED)
+        n_dialogues = len(set(clusters))
         out[name] = {
-            "metrics": score_ranks(ranks, ks),
-            "counts": {"samples": n_samples, "pairs": len(ranks), **list_counts},
+            "metrics": metrics,
+            "counts": {"samples": n_samples, "pairs": len(ranks), "dialogues": n_dialogues, **list_counts},
             "card": {"protocol": name, "unit": "(recommender turn, mentioned catalogue item) pair",
                      "variant": protocol.description, "ks": list(ks), "catalog_size": len(catalog_ids),
-                     "samples": n_samples, "pairs": len(ranks)},
+                     "samples": n_samples, "pairs": len(ranks), "dialogues": n_dialogues,
+                     "interval": f"95% {METHOD.format(n=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED)} over "
+                                 f"{n_dialogues} dialogues; se treats pairs as independent"},
         }
     return out
 
 
+def add_transfer_coverage(protocols: dict, train_dir: Path, catalog: list[dict], samples: list[dict]) -> None:
+    """Transfer cells: put ``benchmark.data.coverage.transfer_coverage`` (the share of test pairs whose target is in
+    the training catalogue, and has a CF vector: the ceiling of the cell) into each protocol's card."""
+    from benchmark.data.coverage import transfer_coverage
+
+    train_catalog = read_jsonl(train_dir / "catalog.jsonl", "the training catalogue (transfer coverage)")
+    train_dialogues = read_jsonl(train_dir / "train.dialogues.jsonl", "the training dialogues (transfer coverage)")
+    for name, block in protocols.items():
+        block["card"]["transfer_coverage"] = transfer_coverage(train_catalog, catalog, samples, name,
+                                                               train_dialogues=train_dialogues)
+
+
 def evaluate(predictions_path: str | os.PathLike, processed_dir: str | os.PathLike, split: str, out: str | os.PathLike,
              system: str, train_dataset: str, test_dataset: str, seed: int,
-             protocol_names: Sequence[str] = ("all", "fresh"), ks: Sequence[int] = KS, config=None) -> dict:
+             protocol_names: Sequence[str] = ("all", "fresh"), ks: Sequence[int] = KS, config=None,
+             train_processed: str | os.PathLike | None = None) -> dict:
+    """Score, write and return the metrics JSON. ``train_processed`` (default: the sibling folder named
+    ``train_dataset``) is read only for transfer cells, for their coverage."""
     processed = Path(processed_dir)
     samples_path = processed / f"{split}.samples.jsonl"
     catalog_path = processed / "catalog.jsonl"
     samples = read_jsonl(samples_path, f"evaluation samples (from `python -m benchmark process {test_dataset}`)")
-    catalog_ids = {it["item_id"] for it in read_jsonl(catalog_path, "the item catalogue")}
+    catalog = read_jsonl(catalog_path, "the item catalogue")
+    catalog_ids = {it["item_id"] for it in catalog}
     predictions = read_predictions(predictions_path, (s["sample_id"] for s in samples))
     stats = read_json(processed / "stats.json", "processed dataset stats")
     meta_path = Path(predictions_path).with_suffix(".meta.json")  # written by `predict`; absent for imports
     meta = read_json(meta_path, "predictions meta") if meta_path.is_file() else {}
     notes = list(dict.fromkeys(meta.get("train_notes", []) + stats.get("notes", [])))
+    protocols = evaluate_rankings(samples, predictions, catalog_ids, protocol_names, ks)
+    for block in protocols.values():
+        # null for imported predictions (no meta): the option is unknown there, not false
+        block["card"]["exclude_context"] = meta.get("exclude_context", False) if meta else None
+    if train_dataset != test_dataset:
+        train_dir = Path(train_processed) if train_processed else processed.parent / train_dataset
+        if train_dir.is_dir():
+            add_transfer_coverage(protocols, train_dir, catalog, samples)
+        else:
+            notes.append(f"transfer coverage not computed: no processed training dataset at {train_dir}")
     result = {
         "system": system, "train_dataset": train_dataset, "test_dataset": test_dataset, "split": split,
         "seed": seed,
-        "protocols": evaluate_rankings(samples, predictions, catalog_ids, protocol_names, ks),
+        "protocols": protocols,
         "notes": notes,
         "provenance": provenance(
             inputs={"predictions": predictions_path, "samples": samples_path, "catalog": catalog_path},

@@ -10,7 +10,11 @@ package's own metric functions:
 * recall/ndcg/mrr@{1,5,10,20} with exact name matching; mean, se (n - 1) and ci = 1.96 * se.
 
     python -m benchmark crosscheck-he --root ../shared/external/he2023-zero-shot-crs \
-        --out results/crosscheck/he2023.json
+        --processed results/processed/inspired --out results/crosscheck/he2023.json
+
+With ``--processed`` the report also scores their predictions on our own INSPIRED test samples
+(``he2023_ours``; key ``our_samples``): their test.jsonl is found beside the external folder
+(``<root>/../../datasets/inspired/raw/llm_zero_shot_crs/test.jsonl``) or given with ``--he-test``.
 """
 
 from __future__ import annotations
@@ -96,10 +100,29 @@ def crosscheck(root: str | os.PathLike, dataset: str = "inspired", models=MODELS
             "all_ok": all(c["ok"] for c in cells)}
 
 
-def main(root: str | os.PathLike, out: str | os.PathLike | None, tol: float = 1e-6) -> int:
+def default_test_rows(root: str | os.PathLike) -> Path:
+    return Path(root).resolve().parent.parent / "datasets/inspired/raw/llm_zero_shot_crs/test.jsonl"
+
+
+def main(root: str | os.PathLike, out: str | os.PathLike | None, tol: float = 1e-6,
+         processed: str | os.PathLike | None = None, test_rows: str | os.PathLike | None = None) -> int:
     from tabulate import tabulate
 
     report = crosscheck(root, tol=tol)
+    if processed:
+        from benchmark.eval.he2023_ours import score_on_our_samples
+
+        ours = score_on_our_samples(root, processed, require_file(test_rows or default_test_rows(root),
+                                                                  "He et al.'s data/inspired/test.jsonl"))
+        report["our_samples"] = ours
+        r10 = {(m, p, k): v[k][p]["metrics"]["recall@10"]["mean"] for m, v in ours.items() for p in v["protocols"]
+               for k in ("protocols", "protocols_joined_only")}
+        print(tabulate([[m, v["joined_rows"], f"{v['joined_samples']}/{v['samples']}", p,
+                         v["protocols"][p]["counts"]["pairs"], f"{r10[(m, p, 'protocols')]:.4f}",
+                         f"{r10[(m, p, 'protocols_joined_only')]:.4f}"]
+                        for m, v in ours.items() for p in v["protocols"]],
+                       headers=["model", "rows joined", "our samples covered", "protocol", "pairs", "R@10 (ours)",
+                                "R@10 (covered samples only)"], tablefmt="github"))
     print(tabulate([[c["model"], c["variant"], c["condition"], c["pairs"], f"{c['recall@10']:.4f}",
                      f"{c['max_abs_diff']:.1e}", "OK" if c["ok"] else "OFF"] for c in report["cells"]],
                    headers=["model", "variant", "condition", "pairs", "R@10", "max |diff|", ""], tablefmt="github"))

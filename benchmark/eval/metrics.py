@@ -65,11 +65,26 @@ def mean_se(values: Sequence[float]) -> tuple[float, float]:
     return mean, math.sqrt(var / n)
 
 
-def score_ranks(ranks: Sequence[int | None], ks: Sequence[int] = KS) -> dict[str, dict[str, float]]:
-    """``{"recall@10": {"mean": ..., "se": ...}, ...}`` over the given per-pair ranks."""
+def per_pair_values(ranks: Sequence[int | None], ks: Sequence[int] = KS) -> dict[str, list[float]]:
+    """``{"recall@10": [value per pair], ...}``: the per-pair metric values (input of means and bootstraps)."""
+    return {f"{name}@{k}": [fn(r, k) for r in ranks] for name, fn in METRICS.items() for k in ks}
+
+
+def score_ranks(ranks: Sequence[int | None], ks: Sequence[int] = KS, clusters: Sequence[str] | None = None,
+                n_resamples: int = 1000, seed: int = 0) -> dict[str, dict[str, float]]:
+    """``{"recall@10": {"mean": ..., "se": ...}, ...}`` over the given per-pair ranks.
+
+    With ``clusters`` (the dialogue id of each pair) every metric also gets ``ci_low``/``ci_high``: the 95%
+    dialogue-level cluster bootstrap interval (``benchmark.eval.bootstrap``; ``n_resamples`` draws, ``seed``).
+    """
+    columns = per_pair_values(ranks, ks)
     out = {}
-    for name, fn in METRICS.items():
-        for k in ks:
-            mean, se = mean_se([fn(r, k) for r in ranks])
-            out[f"{name}@{k}"] = {"mean": mean, "se": se}
+    for name, values in columns.items():
+        mean, se = mean_se(values)
+        out[name] = {"mean": mean, "se": se}
+    if clusters is not None:
+        from benchmark.eval.bootstrap import mean_intervals
+
+        for name, ci in mean_intervals(columns, clusters, n_resamples=n_resamples, seed=seed).items():
+            out[name].update(ci_low=ci.low, ci_high=ci.high)
     return out

@@ -8,7 +8,8 @@ JSON lines, one object per evaluation sample::
 * ``ranked_items``: catalogue item ids (``catalog.jsonl`` ``item_id``; strings, integers are accepted and
   converted), best first. Score at most 50 (the largest k); longer lists are fine.
 * optional ``raw_text`` (the system's raw output) and ``parse_status`` (``"ok"`` or a failure label), kept for
-  reporting parse failures of generative systems.
+  reporting parse failures of generative systems; LLM rerankers (``benchmark.recommender``) add
+  ``parser_version`` and ``candidate_order`` (the item ids in the order shown as numbers 1..K).
 
 A sample with no line is scored as a miss and counted in ``missing_predictions``; a line for an unknown
 sample, a duplicated sample, or a malformed line is an error that names the file and line.

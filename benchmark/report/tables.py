@@ -4,23 +4,33 @@
 
 Every table is followed by its protocol card (sample unit, variant, k, catalogue size, sample and pair counts,
 seeds) and the dataset caveats, so a number is never read without the protocol that produced it. Values are
-means over seeds; with several seeds the standard deviation over seeds follows in parentheses.
+means over seeds; with several seeds the standard deviation over seeds follows in parentheses. ``[low, high]`` is
+a 95% interval (``interval_of``): across seeds (t) where a cell has at least ``MIN_SEEDS_FOR_T`` seeds, otherwise
+the dialogue-level cluster bootstrap stored by ``evaluate`` (its bounds averaged over the seeds); metrics JSONs
+written before intervals existed show no interval. Transfer cells (train != test) also show in their card the
+share of test pairs whose target exists in the training catalogue, when ``evaluate`` recorded it.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from scipy import stats as scipy_stats
 from tabulate import tabulate
 
+from benchmark.eval.bootstrap import METHOD
+from benchmark.eval.evaluate import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from benchmark.io import read_json, write_text
 
 DATASET_NAMES = {"redial": "ReDial", "inspired": "INSPIRED"}
 METRIC_NAMES = {"recall": "R", "ndcg": "N", "mrr": "MRR"}
+BOOTSTRAP_METHOD = METHOD.format(n=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED)
+MIN_SEEDS_FOR_T = 3  # issue 12.2: across seeds where there are at least 3, else the dialogue-level bootstrap
 LATEX = {"†": r"$^\dagger$", "→": r"$\rightarrow$", "–": "--"}  # after tabulate's escaping
 
 
@@ -46,14 +56,33 @@ def collect(results: Sequence[dict]):
         for protocol, block in r["protocols"].items():
             values[(protocol, r["system"], cell)].append(block["metrics"])
             cards[(protocol, cell)] = block["card"]
+            if block["card"].get("exclude_context") is not None:
+                cards.setdefault(("exclude_context", r["system"]), set()).add(block["card"]["exclude_context"])
     return values, cards, notes, seeds
 
 
-def fmt(vals: list[float], digits: int) -> str:
-    mean = statistics.fmean(vals)
+def interval_of(runs: list[dict]) -> tuple[float, float, str] | None:
+    """95% interval of the mean over seeds of one metric (``runs``: its value dict per seed), and its method."""
+    vals = [r["mean"] for r in runs]
+    if len(vals) >= MIN_SEEDS_FOR_T:
+        half = scipy_stats.t.ppf(0.975, len(vals) - 1) * statistics.stdev(vals) / math.sqrt(len(vals))
+        mean = statistics.fmean(vals)
+        return mean - half, mean + half, "t"
+    if all("ci_low" in r for r in runs):
+        return (statistics.fmean(r["ci_low"] for r in runs), statistics.fmean(r["ci_high"] for r in runs),
+                "bootstrap")
+    return None
+
+
+def fmt(runs: list[dict], digits: int) -> str:
+    vals = [r["mean"] for r in runs]
+    text = f"{statistics.fmean(vals):.{digits}f}"
     if len(vals) > 1:
-        return f"{mean:.{digits}f} ({statistics.stdev(vals):.{digits}f})"
-    return f"{mean:.{digits}f}"
+        text += f" ({statistics.stdev(vals):.{digits}f})"
+    ci = interval_of(runs)
+    if ci is not None:
+        text += f" [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+    return text
 
 
 def render(results: Sequence[dict], metrics: Sequence[str], systems_order: Sequence[str] | None = None,
@@ -73,10 +102,10 @@ def render(results: Sequence[dict], metrics: Sequence[str], systems_order: Seque
             row = [system]
             for c in cells:
                 runs = values.get((protocol, system, c))
-                row.extend(fmt([r[m]["mean"] for r in runs], digits) if runs else "–" for m in metrics)
+                row.extend(fmt([r[m] for r in runs], digits) if runs else "–" for m in metrics)
             rows.append(row)
         table = tabulate(rows, headers=headers, tablefmt=fmt_name, disable_numparse=True)
-        card_lines = protocol_card(protocol, cells, cards, seeds)
+        card_lines = protocol_card(protocol, cells, cards, seeds, values)
         if fmt_name.startswith("latex"):
             for plain, tex in LATEX.items():
                 table = table.replace(plain, tex)
@@ -93,16 +122,44 @@ def render(results: Sequence[dict], metrics: Sequence[str], systems_order: Seque
         "\n".join(prefix + c for c in caveats) + "\n"
 
 
-def protocol_card(protocol: str, cells, cards, seeds) -> list[str]:
+def protocol_card(protocol: str, cells, cards, seeds, values=None) -> list[str]:
     first = next(cards[(protocol, c)] for c in cells if (protocol, c) in cards)
     lines = [f"protocol card: variant `{protocol}`: {first['variant']}; unit = {first['unit']}; "
              f"k in {first['ks']}; metrics are means over pairs."]
+    methods = {ci[2] for (p, _, _), runs in (values or {}).items() if p == protocol
+               for m in runs[0] if (ci := interval_of([r[m] for r in runs]))}
+    parts = []
+    if "bootstrap" in methods:
+        parts.append(f"95% {BOOTSTRAP_METHOD} where a cell has fewer than {MIN_SEEDS_FOR_T} seeds "
+                     "(bounds averaged over its seeds)")
+    if "t" in methods:
+        parts.append(f"95% t interval across seeds where a cell has {MIN_SEEDS_FOR_T} or more")
+    if parts:
+        lines.append("[low, high] = " + "; ".join(parts) + "; (sd) = standard deviation over seeds.")
+    excluded = {s: flags for (kind, s), flags in cards.items() if kind == "exclude_context"}
+    if excluded:
+        on = sorted(s for s, flags in excluded.items() if True in flags)
+        lines.append("exclude_context (items already in the context removed from the ranking): "
+                     + (", ".join(on) if on else "no system") + "; all other systems rank them like any item.")
     for c in cells:
         card = cards.get((protocol, c))
         if card:
-            lines.append(f"{cell_name(*c)}: test split, catalogue {card['catalog_size']} items, "
-                         f"{card['samples']} samples, {card['pairs']} pairs, seeds {sorted(seeds[c])}")
+            dialogues = f", {card['dialogues']} dialogues" if "dialogues" in card else ""
+            line = (f"{cell_name(*c)}: test split, catalogue {card['catalog_size']} items, "
+                    f"{card['samples']} samples, {card['pairs']} pairs{dialogues}, seeds {sorted(seeds[c])}")
+            if c[0] != c[1] and card.get("transfer_coverage"):
+                line += f"; {coverage_text(card['transfer_coverage'])}"
+            lines.append(line)
     return lines
+
+
+def coverage_text(cov: dict) -> str:
+    """One phrase from ``benchmark.data.coverage.transfer_coverage``'s result (the ceiling of a transfer cell)."""
+    text = (f"transfer coverage: {100 * cov['in_train_catalog_share']:.1f}% of {cov['pairs']} test pairs have their "
+            "target in the training catalogue")
+    if cov.get("with_cf_vector_share") is not None:
+        text += f", {100 * cov['with_cf_vector_share']:.1f}% with a CF vector"
+    return text
 
 
 def write_tables(metrics_paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, metrics: Sequence[str],

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmark.data.matching import match_fields
 from benchmark.errors import BenchmarkError
 from benchmark.eval.evaluate import evaluate_rankings
 from benchmark.io import read_json, write_json
@@ -142,6 +143,7 @@ def train_retriever(train_dir, semantic_dir, out, cfg: RetrieverConfig, views=("
     state = {"model": model.state_dict(), "bias": best[3], "views": list(views), "fusion": fusion,
              "sem_dim": emb["items"].shape[1], "recipe": cfg.to_dict(), "item_ids": bundle.catalog.ids,
              "item_keys": [it["key"] for it in bundle.catalog.items], "dataset": bundle.name,
+             "item_match": [match_fields(it) for it in bundle.catalog.items],  # transfer matching (IMDb, year)
              "train_dir": str(bundle.dir.resolve())}
     torch.save(state, out / "fusion.pt.partial")
     os.replace(out / "fusion.pt.partial", out / "fusion.pt")

@@ -76,16 +76,20 @@ class System(Protocol):
         """For each sample, up to ``k`` item ids of ``catalog``, best first."""
 
 
-def align(source: Catalog, target: Catalog) -> list[int]:
-    """For each item of ``target``, the index of the same film in ``source`` (-1 if none).
+def align_matches(source: Catalog, target: Catalog) -> list[tuple[int, str]]:
+    """For each item of ``target``: (index of the same film in ``source`` or -1, match type).
 
-    Same dataset: identity by id. Other dataset: through the unified movie key (first source item with the key).
+    Same dataset: identity by id (type ``id``). Other dataset: ``benchmark.data.matching.match_items`` (IMDb id,
+    then unified key, then the same title with the year one off or missing, then up to an article).
     """
     if source.dataset == target.dataset:
         index = {i: n for n, i in enumerate(source.ids)}
-        return [index.get(i, -1) for i in target.ids]
-    by_key: dict[str, int] = {}
-    for n, it in enumerate(source.items):
-        if it.get("key"):
-            by_key.setdefault(it["key"], n)
-    return [by_key.get(it["key"], -1) if it.get("key") else -1 for it in target.items]
+        return [(index[i], "id") if i in index else (-1, "none") for i in target.ids]
+    from benchmark.data.matching import match_items
+
+    return match_items(source.items, target.items)
+
+
+def align(source: Catalog, target: Catalog) -> list[int]:
+    """For each item of ``target``, the index of the same film in ``source`` (-1 if none); see ``align_matches``."""
+    return [n for n, _ in align_matches(source, target)]

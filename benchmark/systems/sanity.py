@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from benchmark.errors import BenchmarkError
-from benchmark.systems.base import Catalog, DatasetBundle
+from benchmark.systems.base import Catalog, DatasetBundle, align
 
 
 class RandomSystem:
@@ -54,15 +54,14 @@ class PopularitySystem:
             raise BenchmarkError(f"{train.dir}: the training split mentions no items; popularity is undefined")
 
     def scores(self, catalog: Catalog) -> dict[str, float]:
-        """Mention count per item of ``catalog`` (by id on the training dataset, by unified key elsewhere)."""
+        """Mention count per item of ``catalog`` (by id on the training dataset, through ``align`` elsewhere)."""
         if self.train_catalog is not None and catalog.dataset == self.train_catalog.dataset:
             return {i: float(self.counts.get(i, 0)) for i in catalog.ids}
-        by_key: Counter = Counter()
-        for item, n in self.counts.items():
-            key = self.train_catalog.key_of(item) if self.train_catalog else None
-            if key:
-                by_key[key] += n
-        return {i: float(by_key.get(catalog.key_of(i), 0)) if catalog.key_of(i) else 0.0 for i in catalog.ids}
+        if self.train_catalog is None:
+            return dict.fromkeys(catalog.ids, 0.0)
+        source = align(self.train_catalog, catalog)  # the same film in the training catalogue (IMDb id, key, year)
+        return {i: float(self.counts.get(self.train_catalog.ids[j], 0)) if j >= 0 else 0.0
+                for i, j in zip(catalog.ids, source, strict=True)}
 
     def ranking(self, catalog: Catalog) -> list[str]:
         if catalog.dataset not in self._ranked:

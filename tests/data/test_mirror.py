@@ -1,11 +1,13 @@
 """Data tier: the real mirror in ../shared (skips with a reason when it is absent). Runs in CI here."""
 
+import shutil
+
 import pytest
 
 from benchmark.data.acquire import acquire
 from benchmark.data.process import process
 from benchmark.eval.he2023 import crosscheck
-from benchmark.io import read_jsonl
+from benchmark.io import read_json, read_jsonl
 from tests.conftest import SHARED, mirror_or_skip
 
 pytestmark = pytest.mark.data
@@ -29,7 +31,8 @@ def test_official_counts(real):
     assert stats["redial"]["splits"]["test"]["dialogues"] == 1342
     assert stats["inspired"]["splits"]["valid"]["dialogues"] == 99
     assert stats["inspired"]["splits"]["test"]["dialogues"] == 99
-    assert stats["redial"]["catalog"]["items"] == 6924  # movies_with_mentions.csv
+    assert stats["redial"]["twins"]["items_before"] == 6924  # movies_with_mentions.csv
+    assert stats["redial"]["catalog"]["items"] == 6924 - stats["redial"]["twins"]["aliases"]
     # MIRROR.md: 265 INSPIRED test recommendation turns (recommender utterances with a movie)
     assert stats["inspired"]["splits"]["test"]["samples"] == 265
     assert stats["inspired"]["splits"]["valid"]["samples"] == 283
@@ -63,3 +66,40 @@ def test_he2023_crosscheck_reproduces_every_published_value():
     assert len(report["cells"]) == 4 * 4 * 3  # models x variants x conditions
     assert report["all_ok"], [c for c in report["cells"] if not c["ok"]]
     assert {c["pairs"] for c in report["cells"] if c["condition"] == "all"} == {253}
+
+
+def test_inspired_metadata_does_not_depend_on_test_rows(real, tmp_path):
+    """Blank every annotation column of the official test.tsv: the catalogue must not change at all."""
+    root, _, _ = real
+    mirror = tmp_path / "mirror"
+    shutil.copytree(mirror_or_skip("inspired"), mirror)
+    path = mirror / "dialog_data/test.tsv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = [line.split("\t") for line in lines[1:]]
+    annotated = sum(bool(r[7] or r[8]) for r in rows)
+    assert annotated > 100  # the official file does annotate genres/people on test rows
+    for r in rows:
+        r[7] = r[8] = ""  # genres, people_names
+        r[10:14] = ["{}"] * 4  # genre/actor/director/others dicts
+    path.write_text("\n".join([lines[0]] + ["\t".join(r) for r in rows]) + "\n", encoding="utf-8")
+    acquire("inspired", tmp_path / "raw", mirror=mirror, progress=False)
+    process("inspired", tmp_path / "raw", tmp_path / "out", aux={"redial": str(root / "raw/redial")})
+    assert read_jsonl(tmp_path / "out/catalog.jsonl") == read_jsonl(root / "processed/inspired/catalog.jsonl")
+
+
+def test_one_identity_per_movie(real):
+    root, _, stats = real
+    redial = {it["item_id"]: it for it in read_jsonl(root / "processed/redial/catalog.jsonl")}
+    twins = read_json(root / "processed/redial/twins.json")
+    aliases = {a for g in twins["groups"] for a in g["aliases"]}
+    assert aliases and not aliases & set(redial) and len(aliases) == stats["redial"]["twins"]["aliases"]
+    # id2info gives Goodfellas (1990) and It (1990) one IMDb id; different titles stay different films
+    assert {"143198", "204794"} <= set(redial)
+    assert any(set(c["ids"]) == {"143198", "204794"} for c in twins["conflicts"])
+    for ds in ("redial", "inspired"):
+        for split in ("train", "valid", "test"):
+            for s in read_jsonl(root / f"processed/{ds}/{split}.samples.jsonl"):
+                assert len(set(s["targets"])) == len(s["targets"]) and not set(s["targets"]) & aliases
+    inspired = {it["item_id"]: it for it in read_jsonl(root / "processed/inspired/catalog.jsonl")}
+    matrix = [it for it in inspired.values() if it["title"] in ("Matrix", "The Matrix")]
+    assert len(matrix) == 1 and len(matrix[0]["aliases"]) == 1

@@ -153,3 +153,60 @@ def test_repeat_context_only_never_hits_under_fresh(tmp_path, fixture_results):
     # 9001#1: context [101, 102] -> ranking [102, 101]: target 101 at rank 2, 103 absent; the other pairs miss
     assert res["protocols"]["all"]["metrics"]["recall@1"]["mean"] == 0
     assert res["protocols"]["all"]["metrics"]["mrr@5"]["mean"] == pytest.approx(0.5 / 4)
+
+
+def test_evaluate_stores_dialogue_level_intervals():
+    samples = [{"sample_id": f"d{i // 2}#{i}", "dialogue_id": f"d{i // 2}", "targets": ["a"], "context_items": [],
+                "context": []} for i in range(8)]
+    preds = {s["sample_id"]: {"ranked_items": ["a"] if i % 2 == 0 else ["x"]} for i, s in enumerate(samples)}
+    out = evaluate_rankings(samples, preds, catalog_ids={"a", "x"}, ks=(1,))
+    m = out["all"]["metrics"]["recall@1"]
+    # every dialogue has one hit and one miss -> every resample of dialogues gives exactly 0.5
+    assert (m["mean"], m["ci_low"], m["ci_high"]) == (0.5, 0.5, 0.5) and m["se"] > 0
+    card = out["all"]["card"]
+    assert card["dialogues"] == 4 and "cluster bootstrap" in card["interval"]
+    # without a dialogue_id field the cluster is the sample_id's prefix before '#'
+    out2 = evaluate_rankings([{k: v for k, v in s.items() if k != "dialogue_id"} for s in samples], preds,
+                             catalog_ids={"a", "x"}, ks=(1,))
+    assert out2["all"]["metrics"]["recall@1"] == m
+
+
+def test_compare_paired_difference_by_hand(tmp_path, fixture_results):
+    from benchmark.cli import main as cli
+    from benchmark.eval.compare import compare_rankings
+
+    a = {"s1": ["a", "b"], "s2": ["c"], "s3": []}
+    b = {"s1": ["b", "a"], "s2": [], "s3": []}
+    out = compare_rankings(SAMPLES, a, b, ["recall@1"], n_resamples=200)
+    # all: A hits a, c (2/4); B hits b (1/4) -> +0.25; fresh (b dropped): A 2/3, B 0/3 -> +0.667
+    assert out["all"]["recall@1"]["difference"] == pytest.approx(0.25)
+    assert out["fresh"]["recall@1"]["difference"] == pytest.approx(2 / 3)
+    assert out["fresh"]["recall@1"]["n_clusters"] == 3 and out["fresh"]["recall@1"]["pairs"] == 3
+    same = compare_rankings(SAMPLES, a, a, ["recall@1", "ndcg@5"], n_resamples=50)
+    assert same["all"]["ndcg@5"]["p_value"] == 1.0 and same["all"]["ndcg@5"]["difference"] == 0
+    proc = fixture_results / "processed/redial"
+    for system in ("popularity", "random"):
+        predict(system, proc, proc, "test", tmp_path / f"{system}.jsonl", seed=0, k=5, progress=False)
+    assert cli(["compare", "--a", str(tmp_path / "popularity.jsonl"), "--b", str(tmp_path / "random.jsonl"),
+                "--processed", str(proc), "--metrics", "recall@5", "--out", str(tmp_path / "c.json")]) == 0
+    report = read_json(tmp_path / "c.json")
+    assert set(report["protocols"]) == {"all", "fresh"} and "paired" in report["method"]
+    assert cli(["compare", "--a", str(tmp_path / "popularity.jsonl"), "--b", str(tmp_path / "random.jsonl"),
+                "--processed", str(proc), "--metrics", "hits@5"]) == 2
+
+
+def test_exclude_context_drops_context_items_keeps_k_and_is_recorded(tmp_path, fixture_results):
+    proc = fixture_results / "processed/redial"
+    predict("repeat-context", proc, proc, "test", tmp_path / "x.jsonl", seed=0, k=4, progress=False,
+            exclude_context=True)
+    samples = {s["sample_id"]: s for s in read_jsonl(proc / "test.samples.jsonl")}
+    rows = read_jsonl(tmp_path / "x.jsonl")
+    n_items = len(read_jsonl(proc / "catalog.jsonl"))  # 6 films in the fixture
+    # repeat-context ranks context items first: with the option they are all gone and popularity fills up to k = 4
+    for r in rows:
+        context = set(samples[r["sample_id"]]["context_items"])
+        assert not set(r["ranked_items"]) & context and len(r["ranked_items"]) == min(4, n_items - len(context))
+    assert any(samples[r["sample_id"]]["context_items"] for r in rows)  # the case is exercised
+    assert read_json(tmp_path / "x.meta.json")["exclude_context"] is True
+    res = evaluate(tmp_path / "x.jsonl", proc, "test", tmp_path / "m.json", "rc-x", "redial", "redial", 0)
+    assert res["protocols"]["fresh"]["card"]["exclude_context"] is True

@@ -17,12 +17,32 @@ METRICS = sorted((FIXTURES / "metrics").glob("*.json"))
 
 
 def test_tables_match_golden_files(tmp_path):
-    """Golden files were checked by hand: e.g. random ReDial R@1 = mean(0.01, 0.03) = 0.020, std 0.014."""
+    """Golden files were checked by hand: e.g. random ReDial R@1 = mean(0.01, 0.03) = 0.020, std 0.014, interval
+    [mean(0.00, 0.01), mean(0.03, 0.05)] = [0.005, 0.040] (per-seed bootstrap bounds averaged: 2 seeds < 3);
+    popularity INSPIRED comes from a metrics file written before intervals existed and shows none."""
     paths = write_tables(METRICS, tmp_path, ["recall@1", "recall@10", "ndcg@10"],
                          systems_order=["random", "popularity"],
                          cells_order=[("redial", "redial"), ("inspired", "inspired")], digits=3)
     assert paths["md"].read_text() == (FIXTURES / "golden/main.md").read_text()
     assert paths["tex"].read_text() == (FIXTURES / "golden/main.tex").read_text()
+
+
+def test_table_interval_across_three_seeds_is_a_t_interval_and_transfer_card_shows_coverage():
+    from benchmark.report.tables import render
+
+    def result(seed, value, train="redial"):
+        block = {"metrics": {"recall@10": {"mean": value, "se": 0.0, "ci_low": 0.0, "ci_high": 1.0}},
+                 "counts": {"samples": 5, "pairs": 6},
+                 "card": {"variant": "v", "unit": "u", "ks": [10], "catalog_size": 9, "samples": 5, "pairs": 6,
+                          "dialogues": 4, "transfer_coverage": {"pairs": 6, "in_train_catalog_share": 0.416}}}
+        return {"system": "s", "train_dataset": train, "test_dataset": "inspired", "seed": seed,
+                "protocols": {"fresh": block}}
+    md = render([result(0, 0.1), result(1, 0.2), result(2, 0.3)], ["recall@10"], digits=3)
+    # mean 0.2, sd 0.1, t(0.975, 2) = 4.303: half-width 4.303 * 0.1 / sqrt(3) = 0.248
+    assert "0.200 (0.100) [-0.048, 0.448]" in md and "t interval across seeds" in md
+    assert "41.6% of 6 test pairs have their target in the training catalogue" in md
+    in_domain = render([result(0, 0.1, train="inspired")], ["recall@10"], digits=3)
+    assert "[0.000, 1.000]" in in_domain and "transfer coverage" not in in_domain
 
 
 def test_long_tsv_round_trip_keeps_full_precision(tmp_path):
@@ -33,11 +53,30 @@ def test_long_tsv_round_trip_keeps_full_precision(tmp_path):
         {(r["system"], r["seed"], r["protocol"], r["metric"], r["value"]) for r in rows}
 
 
+def test_long_tsv_carries_intervals_and_reads_the_legacy_layout(tmp_path):
+    import math
+
+    rows = {(r["system"], r["test_dataset"], r["seed"], r["protocol"], r["metric"]): r
+            for r in read_long(_long(tmp_path))}
+    assert rows[("random", "redial", 1, "all", "recall@1")]["ci_low"] == pytest.approx(0.01)  # fixture: 0.03 - 0.02
+    assert math.isnan(rows[("popularity", "inspired", 0, "all", "recall@1")]["ci_low"])  # written before intervals
+    legacy = tmp_path / "legacy.tsv"
+    lines = (tmp_path / "long.tsv").read_text().splitlines()
+    legacy.write_text("\n".join("\t".join(line.split("\t")[:-2]) for line in lines) + "\n")
+    back = read_long(legacy)
+    assert len(back) == len(lines) - 1 and all(math.isnan(r["ci_low"]) for r in back)
+
+
+def _long(tmp_path):
+    aggregate(METRICS, tmp_path / "long.tsv")
+    return tmp_path / "long.tsv"
+
+
 def test_reference_comparison_reports_ok_off_missing_new(tmp_path):
     aggregate(METRICS, tmp_path / "ref.tsv")
     aggregate(METRICS[1:], tmp_path / "ours.tsv")  # one file fewer -> MISSING cells
     text = (tmp_path / "ours.tsv").read_text().replace("\t0.3\t", "\t0.3001\t", 1)
-    text += "newsys\tredial\tredial\ttest\t0\tall\trecall@1\t0.5\t0.0\t1\t1\n"
+    text += "newsys\tredial\tredial\ttest\t0\tall\trecall@1\t0.5\t0.0\t1\t1\tnan\tnan\n"
     (tmp_path / "ours.tsv").write_text(text)
     rows = compare(tmp_path / "ours.tsv", tmp_path / "ref.tsv", tol=1e-6)
     statuses = [r["status"] for r in rows]

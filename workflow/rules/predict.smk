@@ -15,6 +15,8 @@ rule predict:
         test=lambda w, input: os.path.dirname(input.test),
         split=config["eval"]["split"],
         k=config["eval"]["topn"],
+        # systems.<name>.exclude_context (default false): drop context items from each ranking (predict.py)
+        exclude=lambda w: "--exclude-context" if config["systems"][w.system].get("exclude_context") else "",
     log:
         f"{R}/logs/predict/{{system}}/{{train}}/{{test}}/seed{{seed}}.log",
     benchmark:
@@ -24,18 +26,20 @@ rule predict:
     shell:
         "{params.py} -m benchmark predict {params.impl} --train {params.train} --test {params.test} "
         "--split {params.split} --seed {wildcards.seed} --k {params.k} --params '{params.system_params}' "
-        "--out {output.predictions} --quiet > {log} 2>&1"
+        "--out {output.predictions} {params.exclude} --quiet > {log} 2>&1"
 
 
 rule evaluate:
     input:
         predictions=f"{R}/predictions/{{system}}/{{train}}/{{test}}/seed{{seed}}.jsonl",
         stats=f"{R}/processed/{{test}}/stats.json",
+        train_stats=f"{R}/processed/{{train}}/stats.json",  # transfer cells: coverage of the training catalogue
     output:
         metrics=f"{R}/metrics/{{system}}/{{train}}/{{test}}/seed{{seed}}.json",
     params:
         py=PY,
         processed=lambda w, input: os.path.dirname(input.stats),
+        train_processed=lambda w, input: os.path.dirname(input.train_stats),
         split=config["eval"]["split"],
         ks=",".join(map(str, config["eval"]["ks"])),
         protocols=",".join(config["eval"]["protocols"]),
@@ -46,5 +50,6 @@ rule evaluate:
     shell:
         "{params.py} -m benchmark evaluate --predictions {input.predictions} --processed {params.processed} "
         "--split {params.split} --out {output.metrics} --system {wildcards.system} "
+        "--train-processed {params.train_processed} "
         "--train-dataset {wildcards.train} --test-dataset {wildcards.test} --seed {wildcards.seed} "
         "--ks {params.ks} --protocols {params.protocols} > {log} 2>&1"

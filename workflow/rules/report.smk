@@ -88,6 +88,9 @@ rule costs_table:
 
 
 rule crosscheck_he2023:
+    input:
+        # their predictions scored on our own samples as well (benchmark/eval/he2023_ours.py)
+        stats=f"{R}/processed/inspired/stats.json",
     output:
         f"{R}/crosscheck/he2023.json",
     params:
@@ -99,7 +102,8 @@ rule crosscheck_he2023:
     conda:
         "../envs/benchmark.yaml"
     shell:
-        "{params.py} -m benchmark crosscheck-he --root {params.root} --out {output} --tol {params.tol} > {log} 2>&1"
+        "{params.py} -m benchmark crosscheck-he --root {params.root} --out {output} --tol {params.tol} "
+        "--processed $(dirname {input.stats}) > {log} 2>&1"
 
 
 rule reproduce:
