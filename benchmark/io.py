@@ -1,7 +1,8 @@
 """Atomic, line-numbered file I/O shared by every stage.
 
-Every output is written to a temporary file in the same directory and renamed into place, so a crash or a
-bad input never leaves a half-written file and never clobbers an earlier good one.
+Every output is written to a temporary file (``atomic_path``) or directory (``atomic_dir``) in the same directory
+and renamed into place, so a crash or a bad input never leaves a half-written output and never clobbers an earlier
+good one.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -32,6 +34,31 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty directory ``<path>.partial`` beside ``path``; if the block succeeds, it replaces ``path``.
+
+    For outputs that libraries write as directories (``save_pretrained``, a sentence-transformers model). A
+    leftover ``.partial`` from a crashed run is removed first; on failure the new one is removed and an earlier
+    ``path`` is left as it was. The old ``path`` is moved aside before the rename (two renames, no copy), so the
+    window in which ``path`` is missing is that between two renames.
+    """
+    path = Path(path)
+    tmp, old = path.with_name(path.name + ".partial"), path.with_name(path.name + ".old")
+    for stale in (tmp, old):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -26,7 +26,7 @@ def unknown_name(kind: str, name: str, known) -> UnknownNameError:
 class Registry:
     """Maps names to ``"package.module:attr"`` strings, imported only when looked up.
 
-    >>> r = Registry("system", {"popularity": "benchmark.systems.sanity:Popularity"})
+    >>> r = Registry("system", {"popularity": "baselines.sanity:PopularitySystem"})
     >>> r.get("populariti")
     Traceback (most recent call last):
     ...

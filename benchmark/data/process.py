@@ -61,8 +61,8 @@ def process(name: str, raw_dir: str | os.PathLike, out_dir: str | os.PathLike, s
     if mismatched:
         raise BenchmarkError(f"{name}: official files give unexpected dialogue counts {mismatched}")
     write_jsonl(out / "catalog.jsonl", parsed.catalog)
-    if parsed.twins:
-        write_json(out / "twins.json", parsed.twins)
+    # always written (a declared output of the `process` rule), empty when the dataset has no twin merging
+    write_json(out / "twins.json", parsed.twins or {"counts": None, "groups": [], "conflicts": []})
     for split in SPLITS:
         write_jsonl(out / f"{split}.dialogues.jsonl", parsed.dialogues[split])
         write_jsonl(out / f"{split}.samples.jsonl", samples[split])

@@ -15,14 +15,21 @@ The metrics JSON::
 (whole dialogues resampled, ``BOOTSTRAP_RESAMPLES`` draws, seed ``BOOTSTRAP_SEED``; the card's ``interval`` names
 the method). The bootstrap seed is fixed, not the system's seed, so two systems on the same samples are resampled
 identically.
+
+Counts are per protocol: ``missing_predictions`` etc. count the samples that protocol keeps (under ``fresh``, the
+samples left with a fresh target). A cell whose predictions cover less than ``MIN_COVERAGE`` of its samples is
+still scored (missing samples are misses) but prints a ``WARNING`` line, carries a note, and its card says
+``incomplete: true`` (the table marks it). ``--test-dataset`` must name the processed directory's dataset.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmark.errors import BenchmarkError
 from benchmark.eval.bootstrap import METHOD
 from benchmark.eval.metrics import KS, first_rank, score_ranks
 from benchmark.eval.predictions import read_predictions
@@ -32,6 +39,9 @@ from benchmark.provenance import provenance
 
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
+# Below this share of a protocol's samples with a prediction, a cell is flagged: at 95% coverage a Recall can be
+# understated by up to 5% relative (missing samples count as misses), the size of many published gaps.
+MIN_COVERAGE = 0.95
 
 
 def dialogue_of(sample: dict) -> str:
@@ -56,34 +66,53 @@ def pair_ranks(samples: Sequence[dict], lists: dict[str, list], protocol_name: s
 def evaluate_rankings(samples: Sequence[dict], predictions: dict[str, dict], catalog_ids: set[str],
                       protocol_names: Sequence[str] = ("all", "fresh"), ks: Sequence[int] = KS) -> dict:
     """Score every protocol variant; pure apart from its inputs (no I/O)."""
-    missing = [s["sample_id"] for s in samples if s["sample_id"] not in predictions]
     lists = {s["sample_id"]: predictions.get(s["sample_id"], {}).get("ranked_items", []) for s in samples}
-    all_items = [i for ranked in lists.values() for i in ranked[: max(ks)]]
-    list_counts = {
-        "missing_predictions": len(missing),
-        "missing_examples": missing[:5],
-        "empty_lists": sum(not v for v in lists.values()),
-        "short_lists": sum(len(v) < max(ks) for v in lists.values()),
-        "unknown_items_in_top": sum(i not in catalog_ids for i in all_items),
-        "duplicate_items_in_top": sum(len(v[: max(ks)]) - len(set(v[: max(ks)])) for v in lists.values()),
-        "parse_failures": sum(p.get("parse_status", "ok") != "ok" for p in predictions.values()),
-    }
     out = {}
     for name in protocol_names:
         protocol = get_protocol(name)
         ranks, clusters, n_samples = pair_ranks(samples, lists, name)
+        kept = [s["sample_id"] for s in samples if protocol.targets(s)]  # the samples this protocol scores
+        list_counts = list_counts_of(kept, lists, predictions, catalog_ids, max(ks))
         metrics = score_ranks(ranks, ks, clusters=clusters, n_resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED)
         n_dialogues = len(set(clusters))
+        coverage = 1 - list_counts["missing_predictions"] / n_samples if n_samples else 1.0
         out[name] = {
             "metrics": metrics,
             "counts": {"samples": n_samples, "pairs": len(ranks), "dialogues": n_dialogues, **list_counts},
             "card": {"protocol": name, "unit": "(recommender turn, mentioned catalogue item) pair",
                      "variant": protocol.description, "ks": list(ks), "catalog_size": len(catalog_ids),
                      "samples": n_samples, "pairs": len(ranks), "dialogues": n_dialogues,
+                     "coverage": coverage, "incomplete": coverage < MIN_COVERAGE,
                      "interval": f"95% {METHOD.format(n=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED)} over "
                                  f"{n_dialogues} dialogues; se treats pairs as independent"},
         }
     return out
+
+
+def list_counts_of(sample_ids: Sequence[str], lists: dict[str, list], predictions: dict[str, dict],
+                   catalog_ids: set[str], top: int) -> dict:
+    """Problems of the ranked lists of ``sample_ids`` (one protocol's samples)."""
+    missing = [i for i in sample_ids if i not in predictions]
+    mine = [lists[i] for i in sample_ids]
+    return {
+        "missing_predictions": len(missing),
+        "missing_examples": missing[:5],
+        "empty_lists": sum(not v for v in mine),
+        "short_lists": sum(len(v) < top for v in mine),
+        "unknown_items_in_top": sum(i not in catalog_ids for v in mine for i in v[:top]),
+        "duplicate_items_in_top": sum(len(v[:top]) - len(set(v[:top])) for v in mine),
+        "parse_failures": sum(predictions[i].get("parse_status", "ok") != "ok" for i in sample_ids if i in predictions),
+        # predictions that carry a parse status (LLM systems): the denominator of the table's parse-failure rate
+        "parsed_outputs": sum("parse_status" in predictions[i] for i in sample_ids if i in predictions),
+    }
+
+
+def coverage_warnings(protocols: dict, where: str) -> list[str]:
+    """One line per protocol whose predictions cover less than ``MIN_COVERAGE`` of its samples."""
+    return [f"WARNING: {where} [{name}]: predictions cover only {b['card']['coverage']:.1%} of "
+            f"{b['counts']['samples']} samples ({b['counts']['missing_predictions']} missing, scored as misses; "
+            f"below {MIN_COVERAGE:.0%})"
+            for name, b in protocols.items() if b["card"]["incomplete"]]
 
 
 def add_transfer_coverage(protocols: dict, train_dir: Path, catalog: list[dict], samples: list[dict]) -> None:
@@ -101,32 +130,56 @@ def add_transfer_coverage(protocols: dict, train_dir: Path, catalog: list[dict],
 def evaluate(predictions_path: str | os.PathLike, processed_dir: str | os.PathLike, split: str, out: str | os.PathLike,
              system: str, train_dataset: str, test_dataset: str, seed: int,
              protocol_names: Sequence[str] = ("all", "fresh"), ks: Sequence[int] = KS, config=None,
-             train_processed: str | os.PathLike | None = None) -> dict:
+             train_processed: str | os.PathLike | None = None, subset: str | os.PathLike | None = None) -> dict:
     """Score, write and return the metrics JSON. ``train_processed`` (default: the sibling folder named
-    ``train_dataset``) is read only for transfer cells, for their coverage."""
+    ``train_dataset``) is read only for transfer cells, for their coverage. ``subset``: a committed ids file
+    (``benchmark.recommender.subset``): only its samples are scored, the result's ``split`` is ``<split>-subset``
+    and every card carries the subset's file, size and hash."""
     processed = Path(processed_dir)
     samples_path = processed / f"{split}.samples.jsonl"
     catalog_path = processed / "catalog.jsonl"
     samples = read_jsonl(samples_path, f"evaluation samples (from `python -m benchmark process {test_dataset}`)")
+    subset_card = None
+    if subset:
+        from benchmark.recommender.subset import restrict, subset_info
+
+        samples, subset_card = restrict(samples, subset), subset_info(subset)
     catalog = read_jsonl(catalog_path, "the item catalogue")
     catalog_ids = {it["item_id"] for it in catalog}
     predictions = read_predictions(predictions_path, (s["sample_id"] for s in samples))
     stats = read_json(processed / "stats.json", "processed dataset stats")
+    if stats.get("dataset", test_dataset) != test_dataset:
+        raise BenchmarkError(f"--test-dataset {test_dataset!r} does not match {processed}, which holds "
+                             f"{stats['dataset']!r}: pass --test-dataset {stats['dataset']} or the right --processed")
     meta_path = Path(predictions_path).with_suffix(".meta.json")  # written by `predict`; absent for imports
     meta = read_json(meta_path, "predictions meta") if meta_path.is_file() else {}
+    for key, given in (("train_dataset", train_dataset), ("test_dataset", test_dataset), ("split", split)):
+        if meta.get(key, given) != given:
+            raise BenchmarkError(f"{meta_path} says the predictions are for {key} {meta[key]!r}, not {given!r}")
+    if meta and (meta.get("subset") or {}).get("sha256") != (subset_card or {}).get("sha256"):
+        raise BenchmarkError(f"{meta_path}: the predictions were made on subset {meta.get('subset')}, but evaluate "
+                             f"was given {subset_card}: pass the same --subset to predict and evaluate")
     notes = list(dict.fromkeys(meta.get("train_notes", []) + stats.get("notes", [])))
     protocols = evaluate_rankings(samples, predictions, catalog_ids, protocol_names, ks)
     for block in protocols.values():
         # null for imported predictions (no meta): the option is unknown there, not false
         block["card"]["exclude_context"] = meta.get("exclude_context", False) if meta else None
+        block["card"]["subset"] = subset_card  # null: the whole split
     if train_dataset != test_dataset:
         train_dir = Path(train_processed) if train_processed else processed.parent / train_dataset
         if train_dir.is_dir():
             add_transfer_coverage(protocols, train_dir, catalog, samples)
         else:
             notes.append(f"transfer coverage not computed: no processed training dataset at {train_dir}")
+    warnings = coverage_warnings(protocols, f"{system} {train_dataset}->{test_dataset} seed {seed}")
+    for line in warnings:
+        print(line, file=sys.stderr, flush=True)
+    notes.extend(w.removeprefix("WARNING: ") for w in warnings)
+    if config is None and meta:  # the system's constructor params and, for a trained model, its recipe
+        config = {"params": meta.get("params", {}), "recipe": meta.get("recipe")}
     result = {
-        "system": system, "train_dataset": train_dataset, "test_dataset": test_dataset, "split": split,
+        "system": system, "train_dataset": train_dataset, "test_dataset": test_dataset,
+        "split": f"{split}-subset" if subset_card else split,
         "seed": seed,
         "protocols": protocols,
         "notes": notes,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from benchmark.config import stored_path
 from benchmark.io import read_json, write_text
 
 
@@ -20,10 +21,11 @@ def write_costs(metas, out) -> str:
     rows = []
     for path in sorted(map(str, metas)):
         m = read_json(path, "a retriever meta.json")
-        sem = read_json(f"{m['semantic_dir']}/meta.json", "the semantic view meta.json")
+        here = Path(path).parent  # paths inside a retriever meta.json are relative to its directory
+        sem = read_json(stored_path(m["semantic_dir"], here) / "meta.json", "the semantic view meta.json")
         warm = 0.0
         if m.get("init"):
-            init = read_json(Path(m["init"]) / "meta.json", "the warm-start variant's meta.json")
+            init = read_json(stored_path(m["init"], here) / "meta.json", "the warm-start variant's meta.json")
             warm = init["cf_seconds"] + init["fusion_seconds"]
         total = m["semantic_seconds"] + warm + m["cf_seconds"] + m["fusion_seconds"] + m["index_seconds"]
         variant = Path(path).parts[-4]

@@ -31,7 +31,7 @@ DATASET_NAMES = {"redial": "ReDial", "inspired": "INSPIRED"}
 METRIC_NAMES = {"recall": "R", "ndcg": "N", "mrr": "MRR"}
 BOOTSTRAP_METHOD = METHOD.format(n=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED)
 MIN_SEEDS_FOR_T = 3  # issue 12.2: across seeds where there are at least 3, else the dialogue-level bootstrap
-LATEX = {"†": r"$^\dagger$", "→": r"$\rightarrow$", "–": "--"}  # after tabulate's escaping
+LATEX = {"†": r"$^\dagger$", "‡": r"$^\ddagger$", "→": r"$\rightarrow$", "–": "--"}  # after tabulate's escaping
 
 
 def cell_name(train: str, test: str) -> str:
@@ -55,7 +55,10 @@ def collect(results: Sequence[dict]):
         notes.setdefault(cell, set()).update(r.get("notes", []))
         for protocol, block in r["protocols"].items():
             values[(protocol, r["system"], cell)].append(block["metrics"])
+            cards.setdefault(("counts", (protocol, r["system"], cell)), []).append(block["counts"])
             cards[(protocol, cell)] = block["card"]
+            if block["card"].get("incomplete"):  # evaluate.MIN_COVERAGE: marked with ‡ in the table
+                cards[("incomplete", (protocol, r["system"], cell))] = block["card"]["coverage"]
             if block["card"].get("exclude_context") is not None:
                 cards.setdefault(("exclude_context", r["system"]), set()).add(block["card"]["exclude_context"])
     return values, cards, notes, seeds
@@ -85,8 +88,19 @@ def fmt(runs: list[dict], digits: int) -> str:
     return text
 
 
+def parse_failure_rate(counts: list[dict]) -> str:
+    """Share of a cell's LLM outputs (over seeds) that did not parse cleanly; "–" for a system without LLM output."""
+    outputs = sum(c.get("parsed_outputs", 0) for c in counts)
+    if not outputs:
+        return "–"
+    return f"{100 * sum(c.get('parse_failures', 0) for c in counts) / outputs:.1f}%"
+
+
 def render(results: Sequence[dict], metrics: Sequence[str], systems_order: Sequence[str] | None = None,
-           cells_order: Sequence[tuple[str, str]] | None = None, digits: int = 4, fmt_name: str = "github") -> str:
+           cells_order: Sequence[tuple[str, str]] | None = None, digits: int = 4, fmt_name: str = "github",
+           parse_failures: bool = False) -> str:
+    """``parse_failures``: one more column per cell, the share of LLM answers that did not parse (status not ok:
+    the ranking fell back to, or was filled from, the retriever order)."""
     values, cards, notes, seeds = collect(results)
     protocols = [p for p in ("all", "fresh") if any(k[0] == p for k in values)]
     systems = list(systems_order or sorted({k[1] for k in values}))
@@ -95,14 +109,18 @@ def render(results: Sequence[dict], metrics: Sequence[str], systems_order: Seque
     biased = {c for c in cells if c[0] == "inspired"}
     out = []
     for protocol in protocols:
-        headers = ["system"] + [f"{cell_name(*c)}{' †' if c in biased else ''} {metric_label(m)}"
-                                for c in cells for m in metrics]
+        extra = ["parse fail."] if parse_failures else []
+        headers = ["system"] + [f"{cell_name(*c)}{' †' if c in biased else ''} {label}"
+                                for c in cells for label in [metric_label(m) for m in metrics] + extra]
         rows = []
         for system in systems:
             row = [system]
             for c in cells:
                 runs = values.get((protocol, system, c))
-                row.extend(fmt([r[m] for r in runs], digits) if runs else "–" for m in metrics)
+                mark = " ‡" if ("incomplete", (protocol, system, c)) in cards else ""
+                row.extend(fmt([r[m] for r in runs], digits) + mark if runs else "–" for m in metrics)
+                if parse_failures:
+                    row.append(parse_failure_rate(cards.get(("counts", (protocol, system, c)), [])))
             rows.append(row)
         table = tabulate(rows, headers=headers, tablefmt=fmt_name, disable_numparse=True)
         card_lines = protocol_card(protocol, cells, cards, seeds, values)
@@ -117,6 +135,9 @@ def render(results: Sequence[dict], metrics: Sequence[str], systems_order: Seque
         caveats.insert(0, "† trained on the reconstructed INSPIRED train file: its titles were recovered only for "
                           "films that also occur in dev/test, so these cells are biased toward test items; "
                           "ReDial→INSPIRED is the clean comparison.")
+    if any(k[0] == "incomplete" for k in cards):
+        caveats.insert(0, "‡ the predictions of this cell cover less than 95% of its samples (evaluate.MIN_COVERAGE); "
+                          "the missing samples are scored as misses, so the value is a lower bound.")
     prefix = "% " if fmt_name.startswith("latex") else "- "
     return "\n\n".join(out) + "\n\n" + ("" if fmt_name.startswith("latex") else "Dataset notes:\n\n") + \
         "\n".join(prefix + c for c in caveats) + "\n"
@@ -145,7 +166,10 @@ def protocol_card(protocol: str, cells, cards, seeds, values=None) -> list[str]:
         card = cards.get((protocol, c))
         if card:
             dialogues = f", {card['dialogues']} dialogues" if "dialogues" in card else ""
-            line = (f"{cell_name(*c)}: test split, catalogue {card['catalog_size']} items, "
+            subset = card.get("subset")
+            split = (f"fixed subset of {subset['n']} test samples ({subset['file']}, ids sha256 "
+                     f"{subset['sha256'][:12]})" if subset else "test split")
+            line = (f"{cell_name(*c)}: {split}, catalogue {card['catalog_size']} items, "
                     f"{card['samples']} samples, {card['pairs']} pairs{dialogues}, seeds {sorted(seeds[c])}")
             if c[0] != c[1] and card.get("transfer_coverage"):
                 line += f"; {coverage_text(card['transfer_coverage'])}"
@@ -162,13 +186,35 @@ def coverage_text(cov: dict) -> str:
     return text
 
 
+PUBLISHED_HEADING = "reported in papers, not reproduced here"
+
+
+def published_block(path: str | os.PathLike, metrics: Sequence[str], digits: int, tablefmt: str) -> str:
+    """The numbers papers report (``baselines/published.yaml``), apart from ours: one row per entry."""
+    import yaml
+
+    entries = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["entries"]
+    rows = [[e["system"], DATASET_NAMES.get(e["dataset"], e["dataset"]), e.get("protocol", ""), e["matches_ours"]]
+            + [f"{e['metrics'][m]:.{digits}f}" if m in e["metrics"] else "–" for m in metrics] for e in entries]
+    table = tabulate(rows, headers=["system", "dataset", "closest protocol", "matches ours"]
+                     + [metric_label(m) for m in metrics], tablefmt=tablefmt, disable_numparse=True)
+    if tablefmt.startswith("latex"):
+        return f"\n% {PUBLISHED_HEADING} (from {path})\n{table}\n"
+    return (f"\n\n## {PUBLISHED_HEADING}\n\nFrom `{path}` (citation, metric definition and source of every row "
+            f"there); their samples, catalogues and matching differ from ours.\n\n{table}\n")
+
+
 def write_tables(metrics_paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, metrics: Sequence[str],
                  systems_order=None, cells_order=None, digits: int = 4, name: str = "main",
-                 title: str = "Main results (test split)") -> dict[str, Path]:
+                 title: str = "Main results (test split)", parse_failures: bool = False,
+                 published: str | os.PathLike | None = None) -> dict[str, Path]:
     results = [read_json(p, "a metrics JSON") for p in sorted(map(str, metrics_paths))]
     out_dir = Path(out_dir)
-    md = render(results, metrics, systems_order, cells_order, digits, "github")
-    tex = render(results, metrics, systems_order, cells_order, digits, "latex_booktabs")
+    md = render(results, metrics, systems_order, cells_order, digits, "github", parse_failures)
+    tex = render(results, metrics, systems_order, cells_order, digits, "latex_booktabs", parse_failures)
+    if published:  # a separate block, never mixed into the rows measured here
+        md += published_block(published, metrics, digits, "github")
+        tex += published_block(published, metrics, digits, "latex_booktabs")
     head = f"# {title}\n\nRegenerate: `snakemake tables` (or `python -m benchmark tables`).\n\n"
     write_text(out_dir / f"{name}.md", head + md)
     write_text(out_dir / f"{name}.tex", tex)

@@ -1,5 +1,10 @@
 """Simulator-quality table: variants x datasets (target hit@k, attribute P/R/F1, feedback, leakage).
 
+Each cell is ``estimate [low, high]``: the 95% dialogue-level cluster-bootstrap interval stored by
+``eval-usersim`` (``benchmark/eval/bootstrap.py``); with several seeds, the mean estimate and the widest
+interval bounds over seeds. The trivial rows (``trivial-popular``: constant answers from the training split;
+``trivial-context``: copy the dialogue) are the bars a trained simulator has to clear.
+
     python -m benchmark usersim-table results/usersim/eval/*/*/seed*.json --out results/tables/usersim.md \\
         --long results/tables/usersim_long.tsv
 
@@ -21,7 +26,18 @@ COLUMNS = [("target_hit@1", "target hit@1"), ("target_hit@10", "target hit@10"),
            ("attribute_precision", "attr P"), ("attribute_recall", "attr R"), ("attribute_f1", "attr F1"),
            ("feedback_perplexity", "reply ppl"), ("feedback_token_f1", "reply tok-F1"),
            ("feedback_cosine", "reply cos"), ("leakage_rate", "leakage")]
-ORDER = ["base", "feedback-only", "multitask"]
+ORDER = ["trivial-popular", "trivial-context", "base", "feedback-only", "multitask"]
+
+
+def cell(runs: list[dict], key: str) -> str:
+    values = [r["metrics"].get(key) for r in runs]
+    if any(v is None for v in values):
+        return "–"
+    text = f"{statistics.fmean(values):.3f}"
+    cis = [r.get("intervals", {}).get(key) for r in runs]
+    if all(cis):
+        text += f" [{min(c['low'] for c in cis):.3f}, {max(c['high'] for c in cis):.3f}]"
+    return text
 
 
 def long_rows(result: dict) -> list[dict]:
@@ -39,7 +55,7 @@ def write_usersim_table(paths, out, long_out=None) -> str:
     long = []
     for p in sorted(map(str, paths)):
         r = read_json(p, "a simulator evaluation JSON")
-        runs[(r["dataset"], r["variant"])].append(r["metrics"])
+        runs[(r["dataset"], r["variant"])].append(r)
         long.extend(long_rows(r))
         info[r["dataset"]] = r["metrics"]["samples"], r["metrics"]["feedback_samples"]
     blocks = []
@@ -47,9 +63,7 @@ def write_usersim_table(paths, out, long_out=None) -> str:
         variants = sorted({v for d, v in runs if d == dataset}, key=lambda v: (ORDER.index(v) if v in ORDER else 9, v))
         rows = []
         for v in variants:
-            ms = runs[(dataset, v)]
-            rows.append([v] + [f"{statistics.fmean(m[k] for m in ms):.3f}" if ms[0][k] is not None else "–"
-                               for k, _ in COLUMNS])
+            rows.append([v] + [cell(runs[(dataset, v)], k) for k, _ in COLUMNS])
         n, nf = info[dataset]
         blocks.append(f"### {dataset}\n\n" + tabulate(rows, headers=["variant"] + [c for _, c in COLUMNS],
                                                       tablefmt="github", disable_numparse=True)
@@ -58,7 +72,9 @@ def write_usersim_table(paths, out, long_out=None) -> str:
     text = ("# User-simulator quality (test split)\n\nRegenerate: `snakemake usersim`. Target hit@k: fuzzy-matched "
             "generated title; attributes: micro P/R/F1 of (field, value) pairs; reply: perplexity of the real seeker "
             "reply, unigram F1 and embedding cosine of the generated one; leakage: share of replies to a "
-            "counterfactual offer that name a held-out target.\n\n" + "\n\n".join(blocks) + "\n")
+            "counterfactual offer that name a held-out target. Cells: estimate [95% dialogue-level bootstrap "
+            "interval]. Per-sample outputs: `results/usersim/eval/<variant>/<dataset>/seed<N>.samples.jsonl`.\n\n"
+            + "\n\n".join(blocks) + "\n")
     write_text(out, text)
     if long_out:
         write_long(long, long_out)

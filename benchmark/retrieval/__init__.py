@@ -1,2 +1,2 @@
-"""Retrieval: item text, the dual-view retriever (semantic + CF views, cross-attention fusion) and the
-retrieval / sequential baselines (bm25, dense, sasrec)."""
+"""Retrieval: item and context text, and the dual-view retriever (semantic + CF views, cross-attention fusion).
+The retrieval and sequential baselines (bm25, dense, sasrec) live in ``baselines/``."""

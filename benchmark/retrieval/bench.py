@@ -12,8 +12,8 @@ from __future__ import annotations
 import itertools
 import time
 
+from benchmark.data.bundle import DatasetBundle
 from benchmark.retrieval.retriever import DualViewRetriever
-from benchmark.systems.base import DatasetBundle
 
 
 def main(model: str, processed: str, batch_size: int = 256, n: int = 2048) -> int:

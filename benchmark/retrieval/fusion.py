@@ -69,7 +69,8 @@ class DualViewFusion(nn.Module):
             pad = torch.cat([pad, context_items < 0], dim=1)
         offsets = None
         if self.use_cf and self.use_sem:
-            offsets = torch.cat([torch.zeros(1), self.ctx_cf_prior.expand(tokens.shape[1] - 1)]).unsqueeze(0)
+            offsets = torch.cat([torch.zeros(1, device=q.device),
+                                 self.ctx_cf_prior.expand(tokens.shape[1] - 1)]).unsqueeze(0)
             offsets = offsets.masked_fill(pad, float("-inf")).repeat_interleave(self.attn.num_heads, dim=0)
             offsets = offsets.unsqueeze(1)  # [B * heads, 1, S]
             pad = None
@@ -79,8 +80,10 @@ class DualViewFusion(nn.Module):
 
     def item_views(self, item_sem: torch.Tensor, item_cf: torch.Tensor) -> torch.Tensor:
         """``[N, V, dim]``: one token per view (V = 2: semantic, cf; an unused view is zeros and masked)."""
-        s = self.item_sem(item_sem) if self.use_sem else torch.zeros(item_sem.shape[0], self.dim)
-        f = self.dropout(self.item_cf(item_cf)) if self.use_cf else torch.zeros(item_cf.shape[0], self.dim)
+        s = (self.item_sem(item_sem) if self.use_sem
+             else torch.zeros(item_sem.shape[0], self.dim, device=item_sem.device))
+        f = (self.dropout(self.item_cf(item_cf)) if self.use_cf
+             else torch.zeros(item_cf.shape[0], self.dim, device=item_cf.device))
         return torch.stack([s, f], dim=1)
 
     def score(self, u: torch.Tensor, views: torch.Tensor, item_bias: torch.Tensor,
@@ -96,15 +99,15 @@ class DualViewFusion(nn.Module):
                 keys = keys.masked_fill(torch.stack([torch.zeros_like(cf_off), cf_off], -1)[:, None, :], float("-inf"))
             # Sigmoid (non-competing) attention over the views: the CF view can add to an item's score without
             # taking weight away from the semantic view, as a softmax over views would; each weight is in (0, 2).
-            weights = 2 * torch.sigmoid(keys + torch.stack([torch.zeros(()), self.item_cf_prior]))
+            weights = 2 * torch.sigmoid(keys + torch.stack([torch.zeros((), device=u.device), self.item_cf_prior]))
         else:
-            weights = torch.tensor([1.0, 0.0] if self.use_sem else [0.0, 1.0])
+            weights = torch.tensor([1.0, 0.0] if self.use_sem else [0.0, 1.0], device=u.device)
         return (dots * weights).sum(-1) + bias
 
     def residual(self, context_sem: torch.Tensor, item_sem: torch.Tensor) -> torch.Tensor:
         """``sem_scale * cos(context, item)`` on the fine-tuned embeddings (0 without the semantic view)."""
         if not self.use_sem:
-            return torch.zeros(context_sem.shape[0], item_sem.shape[0])
+            return torch.zeros(context_sem.shape[0], item_sem.shape[0], device=context_sem.device)
         return self.sem_scale * (context_sem @ item_sem.T)
 
     def forward(self, context_sem, context_items, item_sem, item_cf, item_bias, view_dropout: float = 0.0):
@@ -112,7 +115,7 @@ class DualViewFusion(nn.Module):
         so the semantic path stays strong on its own instead of co-adapting with a CF view that can memorise."""
         cf_off = None
         if self.training and view_dropout > 0 and self.use_cf and self.use_sem:
-            cf_off = torch.rand(context_sem.shape[0]) < view_dropout
+            cf_off = torch.rand(context_sem.shape[0], device=context_sem.device) < view_dropout
             context_items = context_items.masked_fill(cf_off[:, None], -1)
         u = self.context(context_sem, context_items, item_cf)
         scores = self.score(u, self.item_views(item_sem, item_cf), item_bias, cf_off)

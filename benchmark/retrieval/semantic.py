@@ -19,26 +19,28 @@ from pathlib import Path
 
 import torch
 
-from benchmark.io import write_json
+from benchmark.data.bundle import DatasetBundle
+from benchmark.io import atomic_dir, write_json
 from benchmark.models.base import model_path
 from benchmark.provenance import provenance
 from benchmark.retrieval.config import RetrieverConfig
 from benchmark.retrieval.text import context_text, item_text
-from benchmark.systems.base import DatasetBundle
-from benchmark.systems.predict import seed_everything
+from benchmark.seeding import seed_everything
 
 
-def load_encoder(path: str | os.PathLike, max_seq_length: int):
+def load_encoder(path: str | os.PathLike, max_seq_length: int, device: str | None = None):
+    """``device``: where the encoder runs (default: CUDA when present, else the CPU)."""
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(path), device="cuda" if torch.cuda.is_available() else "cpu")
+    model = SentenceTransformer(str(path), device=device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model.max_seq_length = max_seq_length
     return model
 
 
-def encode(model, texts: list[str], batch_size: int = 128, progress: bool = False) -> torch.Tensor:
+def encode(model, texts: list[str], batch_size: int = 128, progress: bool = False, device: str = "cpu") -> torch.Tensor:
+    """fp32 unit vectors ``[len(texts), dim]`` on ``device`` (the scorer's device: no round trip through the CPU)."""
     return model.encode(texts, batch_size=batch_size, convert_to_tensor=True, normalize_embeddings=True,
-                        show_progress_bar=progress).float().cpu()
+                        show_progress_bar=progress).float().to(device)
 
 
 def training_pairs(bundle: DatasetBundle, split: str = "train") -> dict[str, list[str]]:
@@ -83,11 +85,8 @@ def train_semantic(train_dir, embedder_meta, out, cfg: RetrieverConfig, seed: in
                                          loss=losses.MultipleNegativesRankingLoss(model))
     resume = any(ckpt_dir.glob("checkpoint-*"))
     result = trainer.train(resume_from_checkpoint=True if resume else None)
-    tmp = out / "encoder.partial"
-    model.save(str(tmp))
-    if (out / "encoder").exists():
-        shutil.rmtree(out / "encoder")
-    os.replace(tmp, out / "encoder")
+    with atomic_dir(out / "encoder") as tmp:
+        model.save(str(tmp))
     train_seconds = time.time() - started
     # Encode once for the fusion stage (shared by every retriever variant).
     started = time.time()

@@ -16,28 +16,16 @@ score under the ``fresh`` protocol (ReDial: they fill 10-13% of the retrieval sy
 from __future__ import annotations
 
 import os
-import random
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
+from benchmark.data.bundle import DatasetBundle
 from benchmark.eval.predictions import write_predictions
 from benchmark.io import write_json
 from benchmark.provenance import provenance
+from benchmark.seeding import seed_everything
 from benchmark.systems import SYSTEMS
-from benchmark.systems.base import DatasetBundle
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    try:
-        import torch
-
-        torch.manual_seed(seed)
-    except ImportError:
-        pass
 
 
 def drop_context(ranked: list[str], sample: dict, k: int) -> list[str]:
@@ -48,13 +36,19 @@ def drop_context(ranked: list[str], sample: dict, k: int) -> list[str]:
 
 def predict(system_name: str, train_dir: str | os.PathLike, test_dir: str | os.PathLike, split: str,
             out: str | os.PathLike, seed: int = 0, k: int = 50, params: dict | None = None,
-            batch_size: int = 256, progress: bool = True, exclude_context: bool = False) -> int:
+            batch_size: int = 256, progress: bool = True, exclude_context: bool = False,
+            subset: str | os.PathLike | None = None) -> int:
+    """``subset``: a committed ids file (``benchmark.recommender.subset``); only those samples are predicted."""
     cls = SYSTEMS.get(system_name)
     seed_everything(seed)
     system = cls(**(params or {}))
     train, test = DatasetBundle(train_dir), DatasetBundle(test_dir)
     system.fit(train, seed=seed)
     samples = test.samples(split)
+    if subset:
+        from benchmark.recommender.subset import restrict
+
+        samples = restrict(samples, subset)
     rows = []
     for start in tqdm(range(0, len(samples), batch_size), desc=f"{system_name} {train.name}->{test.name}",
                       unit="batch", disable=not progress):
@@ -69,8 +63,16 @@ def predict(system_name: str, train_dir: str | os.PathLike, test_dir: str | os.P
     write_json(out.with_suffix(".meta.json"), {
         "system": system_name, "params": params or {}, "train_dataset": train.name, "test_dataset": test.name,
         "split": split, "k": k, "exclude_context": exclude_context, "train_notes": train.stats.get("notes", []),
+        "subset": _subset_info(subset),  # null: the whole split
+        "recipe": getattr(system, "recipe", None),  # a trained model's recipe (metrics provenance), else null
         "provenance": provenance(inputs={"train_catalog": train.dir / "catalog.jsonl",
                                          "train_dialogues": train.dir / "train.dialogues.jsonl",
                                          "test_samples": test.dir / f"{split}.samples.jsonl"}, seed=seed),
     })
     return write_predictions(out, rows)
+
+
+def _subset_info(path) -> dict | None:
+    from benchmark.recommender.subset import subset_info
+
+    return subset_info(path) if path else None

@@ -3,7 +3,10 @@
 For every recommender turn that mentions a catalogue item (an evaluation sample of the split):
 
 * ``feedback``: history + the items that turn offers -> the seeker's next turn (skipped when none follows);
-* ``attributes``: history -> the attributes of the first target with metadata (skipped when none has any);
+* ``attributes``: history -> the attributes of the first target with metadata (skipped when none has any): its
+  genres, and its director / cast only where the shown history names them (``none`` otherwise). A name the
+  dialogue never gives cannot be inferred from it; training on every name taught the model to invent one, and
+  each invented name is a false positive of the attribute score (docs/usersim.md has the measurement);
 * ``target``: history -> the name of the first titled target.
 
 Records are chat prompt/completion pairs (TRL's conversational prompt-completion format)::
@@ -20,11 +23,18 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from benchmark.data.bundle import DatasetBundle
 from benchmark.io import write_json, write_jsonl
-from benchmark.systems.base import DatasetBundle
 from benchmark.usersim import templates
 
 TASKS = ("feedback", "attributes", "target")
+
+
+def grounded_attributes(item: dict, turns) -> dict[str, list[str]]:
+    """The item's genres, and the director / cast names that occur in the turns' text (case-insensitive)."""
+    values = templates.attribute_values(item)
+    said = " ".join(t["text"] for t in turns).lower()
+    return {f: v if f == "genres" else [n for n in v if n.lower() in said] for f, v in values.items()}
 
 
 def records_for_sample(sample: dict, dialogue: dict, catalog, max_turns: int = templates.MAX_TURNS) -> list[dict]:
@@ -42,7 +52,7 @@ def records_for_sample(sample: dict, dialogue: dict, catalog, max_turns: int = t
     with_meta = [t for t in targets if any(templates.attribute_values(t).values())]
     if with_meta:
         add("attributes", templates.attributes_prompt(history, max_turns),
-            templates.format_attributes(templates.attribute_values(with_meta[0])))
+            templates.format_attributes(grounded_attributes(with_meta[0], history[-max_turns:])))
     titled = [t for t in targets if t.get("has_title", True) and t.get("name")]
     if titled:
         add("target", templates.target_prompt(history, max_turns=max_turns), titled[0]["name"])

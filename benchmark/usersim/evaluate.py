@@ -11,7 +11,13 @@ For each sampled recommender turn with at least one *fresh* titled target (one t
   (token level), and for the generated reply its unigram F1 and embedding cosine (the sentence embedder) with the
   real one.
 * leakage rate: feedback generated for a counterfactual offer (the 5 most popular titled training items that
-  are not targets) that names a held-out target anyway.
+  are not targets) that names a held-out target anyway (counted by the simulator's reply guard, which then
+  withholds the name).
+
+Arithmetic and intervals: ``benchmark/usersim/scoring.py``. Writes the metrics JSON (with a 95% dialogue-level
+bootstrap interval per metric) and, beside it, one JSON line per sample (``seed0.samples.jsonl``: every generated
+text, its score, the guard's findings). ``--variant trivial-popular|trivial-context`` scores a trivial answerer
+instead (``trivial.py``).
 
     python -m benchmark eval-usersim --processed results/processed/redial --llm results/models/base/llm/meta.json \\
         --adapter results/models/usersim/multitask/redial/seed0/adapter \\
@@ -21,19 +27,21 @@ For each sampled recommender turn with at least one *fresh* titled target (one t
 
 from __future__ import annotations
 
-import math
 import random
 import re
 import time
 from collections import Counter
+from pathlib import Path
 
-from benchmark.io import write_json
+from benchmark.data.bundle import DatasetBundle
+from benchmark.io import write_json, write_jsonl
 from benchmark.provenance import provenance
-from benchmark.systems.base import DatasetBundle
-from benchmark.usersim import guard, templates
+from benchmark.usersim import scoring, templates
 from benchmark.usersim.simulator import Request, UserSimulator
+from benchmark.usersim.trivial import TrivialSimulator
 
 WORD = re.compile(r"\w+")
+TRIVIAL_PREFIX = "trivial-"
 
 
 def select_samples(bundle: DatasetBundle, split: str, n: int, seed: int) -> list[dict]:
@@ -72,35 +80,35 @@ def popular_titled(bundle: DatasetBundle) -> list[dict]:
             if bundle.catalog.by_id[i]["has_title"]]
 
 
-def evaluate_simulator(sim: UserSimulator, bundle: DatasetBundle, samples: list[dict], embedder=None) -> dict:
+def evaluate_simulator(sim, bundle: DatasetBundle, samples: list[dict], embedder=None, seed: int = 0) -> dict:
+    """Metrics, intervals and per-sample rows of ``sim`` (a ``UserSimulator``, a ``TrivialSimulator`` or any object
+    with ``target``/``attributes``/``feedback``, optionally ``reply_nll`` and ``guard_events``)."""
     catalog = bundle.catalog
     titled = [it for it in catalog.items if it["has_title"]]
     names, ids = [it["name"] for it in titled], [it["item_id"] for it in titled]
     dialogues = {d["dialogue_id"]: d for d in bundle.dialogues("test")}
     held = [fresh_targets(s, catalog) for s in samples]
-    base = [Request(history=s["context"], held_out=h) for s, h in zip(samples, held, strict=True)]
+    base = [Request(s["context"], [], h, s["sample_id"]) for s, h in zip(samples, held, strict=True)]
+    rows = {s["sample_id"]: {"sample_id": s["sample_id"], "dialogue_id": s["dialogue_id"],
+                             "held_out": [t["item_id"] for t in h]} for s, h in zip(samples, held, strict=True)}
     timings = {}
 
     started = time.time()
-    ranked = [fuzzy_ranking(g, names, ids) for g in sim.target(base)]
-    hits = {k: sum(any(t["item_id"] in r[:k] for t in h) for r, h in zip(ranked, held, strict=True)) for k in (1, 10)}
+    for s, h, text in zip(samples, held, sim.target(base), strict=True):
+        ranking = fuzzy_ranking(text, names, ids)
+        rows[s["sample_id"]].update({"target_text": text, "target_ranking": ranking, **{
+            f"target_hit@{k}": float(any(t["item_id"] in ranking[:k] for t in h)) for k in (1, 10)}})
     timings["target"] = time.time() - started
 
     started = time.time()
-    tp = n_pred = n_gold = failures = 0
-    for text, h in zip(sim.attributes(base), held, strict=True):
+    for s, h, text in zip(samples, held, sim.attributes(base), strict=True):
         gold_item = next((t for t in h if any(templates.attribute_values(t).values())), None)
-        if gold_item is None:
-            continue
-        gold = {(f, v.lower()) for f, vals in templates.attribute_values(gold_item).items() for v in vals}
-        parsed = templates.parse_attributes(text)
-        if parsed is None:
-            failures += 1
-            parsed = {}
-        pred = {(f, v) for f, vals in parsed.items() for v in vals}
-        tp, n_pred, n_gold = tp + len(pred & gold), n_pred + len(pred), n_gold + len(gold)
-    precision = tp / n_pred if n_pred else 0.0
-    recall = tp / n_gold if n_gold else 0.0
+        rows[s["sample_id"]]["attribute_text"] = text
+        if gold_item is not None:
+            gold = templates.attribute_values(gold_item)
+            tp, n_pred, n_gold, parsed = scoring.attribute_counts(text, gold)
+            rows[s["sample_id"]].update({"attribute_gold": templates.format_attributes(gold),
+                                         "attribute_counts": [tp, n_pred, n_gold], "attribute_parsed": parsed})
     timings["attributes"] = time.time() - started
 
     started = time.time()
@@ -108,62 +116,87 @@ def evaluate_simulator(sim: UserSimulator, bundle: DatasetBundle, samples: list[
           if s["turn_index"] + 1 < len(dialogues[s["dialogue_id"]]["turns"])
           and dialogues[s["dialogue_id"]]["turns"][s["turn_index"] + 1]["role"] == "seeker"]
     real = [dialogues[s["dialogue_id"]]["turns"][s["turn_index"] + 1]["text"] for s, _ in fb]
-    faithful = [Request(s["context"], [catalog.by_id[t] for t in s["targets"]], h) for s, h in fb]
-    nll = sim.reply_nll(faithful, real)
+    faithful = [Request(s["context"], [catalog.by_id[t] for t in s["targets"]], h, s["sample_id"]) for s, h in fb]
+    if hasattr(sim, "reply_nll"):
+        for (s, _), nll in zip(fb, sim.reply_nll(faithful, real), strict=True):
+            rows[s["sample_id"]]["reply_nll"] = list(nll)
     timings["perplexity"] = time.time() - started
     started = time.time()
     generated = sim.feedback(faithful)
     timings["feedback"] = time.time() - started
-    cosine = None
+    cosines = [None] * len(fb)
     if embedder is not None and generated:
         emb_a = embedder.encode(generated, convert_to_tensor=True, normalize_embeddings=True)
         emb_b = embedder.encode(real, convert_to_tensor=True, normalize_embeddings=True)
-        cosine = float((emb_a * emb_b).sum(-1).mean())
+        cosines = [float(c) for c in (emb_a * emb_b).sum(-1)]
+    for (s, _), r, g, c in zip(fb, real, generated, cosines, strict=True):
+        rows[s["sample_id"]].update({"real_reply": r, "generated_reply": g, "feedback_token_f1": token_f1(g, r),
+                                     "feedback_cosine": c})
 
+    # leakage: replies to a counterfactual offer (popular non-targets); the reply guard records each naming
     started = time.time()
     popular = popular_titled(bundle)
-    counterfactual = [Request(s["context"], [p for p in popular if p["item_id"] not in s["targets"]][:5], h)
-                      for s, h in zip(samples, held, strict=True)]
-    leak_texts = sim.feedback(counterfactual)
-    leaks = sum(any(guard.mentions(text, t) for t in h) for text, h in zip(leak_texts, held, strict=True))
+    counterfactual = [Request(s["context"], [p for p in popular if p["item_id"] not in s["targets"]][:5], h,
+                              s["sample_id"]) for s, h in zip(samples, held, strict=True)]
+    events = getattr(sim, "guard_events", [])
+    before = len(events)
+    for s, text in zip(samples, sim.feedback(counterfactual), strict=True):
+        rows[s["sample_id"]]["counterfactual_reply"] = text
+    leaked = {e["sample_id"] for e in events[before:] if e["where"] == "reply"}
+    for s in samples:
+        rows[s["sample_id"]]["leaked"] = float(s["sample_id"] in leaked)
     timings["leakage"] = time.time() - started
 
-    n = len(samples)
-    return {
-        "samples": n, "feedback_samples": len(fb),
-        "target_hit@1": hits[1] / n if n else math.nan, "target_hit@10": hits[10] / n if n else math.nan,
-        "attribute_precision": precision, "attribute_recall": recall,
-        "attribute_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-        "attribute_parse_failures": failures,
-        "feedback_perplexity": math.exp(sum(x for x, _ in nll) / max(1, sum(t for _, t in nll))),
-        "feedback_token_f1": sum(map(token_f1, generated, real)) / len(fb) if fb else math.nan,
-        "feedback_cosine": cosine,
-        "leakage_rate": leaks / n if n else math.nan,
-        "cache": {"hits": sim.cache.hits, "misses": sim.cache.misses},
-        "seconds": timings,
-        "examples": [{"sample_id": s["sample_id"], "real": r, "generated": g}
-                     for (s, _), r, g in list(zip(fb, real, generated, strict=True))[:5]],
-    }
+    rows_list = [rows[s["sample_id"]] for s in samples]
+    metrics, intervals = scoring.metrics_from_rows(rows_list, seed=seed)
+    cache = getattr(sim, "cache", None)
+    metrics.update({
+        "samples": len(samples), "feedback_samples": len(fb),
+        "attribute_samples": sum(1 for r in rows_list if "attribute_counts" in r),
+        "feedback_perplexity": metrics.get("feedback_perplexity"), "feedback_cosine": metrics.get("feedback_cosine"),
+        "guard_firings": len(events), "guard_firings_by_where": dict(Counter(e["where"] for e in events)),
+        "cache": {"hits": cache.hits, "misses": cache.misses} if cache else None, "seconds": timings,
+    })
+    return {"metrics": metrics, "intervals": intervals, "rows": rows_list}
+
+
+def samples_path(out) -> Path:
+    """The per-sample JSONL beside the metrics JSON: ``seed0.json`` -> ``seed0.samples.jsonl``."""
+    out = Path(out)
+    return out.with_name(out.stem + ".samples.jsonl")
 
 
 def main(processed, llm, out, adapter=None, embedder=None, variant: str = "", n: int = 100, seed: int = 0,
-         batch_size: int = 16, cache=None, max_turns: int = templates.MAX_TURNS) -> dict:
+         batch_size: int = 16, cache=None, max_turns: int = templates.MAX_TURNS, decoding=None) -> dict:
+    """``variant`` ``trivial-popular`` / ``trivial-context`` evaluates a trivial answerer (no model loaded);
+    ``decoding``: a ``tune-usersim-votes`` output (the attribute decoding chosen on the valid split)."""
     from benchmark.models.base import model_path
     from benchmark.retrieval.semantic import load_encoder
+    from benchmark.usersim.tune_votes import load_decoding
 
     bundle = DatasetBundle(processed)
-    sim = UserSimulator.load(llm, adapter, cache=cache, seed=seed, batch_size=batch_size, max_turns=max_turns)
+    if variant.startswith(TRIVIAL_PREFIX):
+        sim, llm, adapter = TrivialSimulator(variant[len(TRIVIAL_PREFIX):], bundle), None, None
+    else:
+        sim = UserSimulator.load(llm, adapter, cache=cache, seed=seed, batch_size=batch_size, max_turns=max_turns,
+                                 **(load_decoding(decoding) if decoding else {}))
     enc = load_encoder(model_path(embedder), 128) if embedder else None
     started = time.time()
     samples = select_samples(bundle, "test", n, seed)
-    result = {"variant": variant, "dataset": bundle.name, "seed": seed,
-              "metrics": evaluate_simulator(sim, bundle, samples, enc)}
+    res = evaluate_simulator(sim, bundle, samples, enc, seed=seed)
+    write_jsonl(samples_path(out), res["rows"])
+    result = {"variant": variant, "dataset": bundle.name, "seed": seed, "metrics": res["metrics"],
+              "intervals": res["intervals"], "per_sample": samples_path(out).name,
+              "interval_method": "95% dialogue-level cluster bootstrap (benchmark/eval/bootstrap.py, 1000 resamples)",
+              "guard_events": getattr(sim, "guard_events", []),
+              "attribute_decoding": {"votes": getattr(sim, "attribute_votes", None),
+                                     "share": getattr(sim, "attribute_vote_share", None), "chosen_by": decoding}}
     result["wall_seconds"] = time.time() - started
     m = result["metrics"]
     feedback_seconds = m["seconds"]["feedback"] + m["seconds"]["leakage"]
-    # batched feedback throughput (meaningful on a cold cache: cache hits cost nothing)
+    # batched feedback throughput (meaningful on a cold cache with a model: cache hits cost nothing)
     result["feedback_replies_per_second"] = (m["feedback_samples"] + m["samples"]) / feedback_seconds \
-        if feedback_seconds and m["cache"]["hits"] == 0 else None
+        if feedback_seconds and m["cache"] and m["cache"]["hits"] == 0 else None
     result["provenance"] = provenance(inputs={"samples": bundle.dir / "test.samples.jsonl"}, seed=seed,
                                       extra={"adapter": str(adapter) if adapter else None, "llm": str(llm)})
     write_json(out, result)

@@ -10,14 +10,16 @@ Every prompt is a chat: a system message that sets the role, and a user message 
 
 >>> format_attributes({"genres": ["horror"], "director": [], "cast": ["Bill Skarsgard", "Jaeden Martell"]})
 'genres: horror | director: none | cast: Bill Skarsgard, Jaeden Martell'
->>> parse_attributes("genres: Horror, comedy | director: none | cast: Bill Skarsgard")
-{'genres': {'horror', 'comedy'}, 'director': set(), 'cast': {'bill skarsgard'}}
+>>> parse_attributes("genres: Horror, comedy | director: none | cast: Bill Skarsgard") == {
+...     'genres': {'horror', 'comedy'}, 'director': set(), 'cast': {'bill skarsgard'}}
+True
 >>> parse_attributes("I think it is a horror movie") is None
 True
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 ATTRIBUTE_FIELDS = ("genres", "director", "cast")
@@ -52,9 +54,12 @@ def item_line(item: dict) -> str:
     return name + (f" - {'; '.join(extra)}" if extra else "")
 
 
+OFFERED_MARKER = "The recommender now suggests:"  # starts the offered-items block (exempt from the guard)
+
+
 def feedback_prompt(turns: Sequence[dict], recommended: Sequence[dict], max_turns: int = MAX_TURNS) -> list[dict]:
     offered = "\n".join(f"- {item_line(it)}" for it in recommended) or "- (nothing yet)"
-    user = (f"Conversation so far:\n{history_text(turns, max_turns)}\n\nThe recommender now suggests:\n{offered}\n\n"
+    user = (f"Conversation so far:\n{history_text(turns, max_turns)}\n\n{OFFERED_MARKER}\n{offered}\n\n"
             "Write your reply.")
     return [{"role": "system", "content": SYSTEM["feedback"]}, {"role": "user", "content": user}]
 
@@ -94,3 +99,21 @@ def parse_attributes(text: str) -> dict[str, set[str]] | None:
         values = {v.strip().lower() for v in value.split(",") if v.strip()}
         out[name] = values - {"none"}
     return out if found else None
+
+
+def vote_attributes(answers: Sequence[str], share: float = 0.5) -> str:
+    """Majority vote over sampled attribute answers: keep each value that at least ``share`` of the parseable
+    answers give (at least the most voted genre), most voted first; ``""`` when none parses (a parse failure).
+
+    >>> vote_attributes(["genres: horror, drama | cast: A", "genres: horror | cast: B", "genres: drama", "x"])
+    'genres: drama, horror | director: none | cast: none'
+    """
+    parsed = [p for p in map(parse_attributes, answers) if p is not None]
+    if not parsed:
+        return ""
+    out = {}
+    for f in ATTRIBUTE_FIELDS:
+        votes = Counter(v for p in parsed for v in p[f])
+        ranked = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
+        out[f] = [v for v, c in ranked if c >= share * len(parsed)] or [v for v, _ in ranked[:1] if f == "genres"]
+    return format_attributes(out)

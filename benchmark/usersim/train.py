@@ -24,7 +24,7 @@ import torch
 from benchmark.io import read_jsonl, write_json
 from benchmark.models.base import model_path
 from benchmark.provenance import provenance
-from benchmark.systems.predict import seed_everything
+from benchmark.seeding import seed_everything
 from benchmark.usersim.config import SimulatorSFTConfig
 
 

@@ -5,13 +5,15 @@ import math
 
 import pytest
 
+from baselines.sanity import PopularitySystem, RandomSystem, RepeatContextSystem
+from benchmark.data.bundle import DatasetBundle
+from benchmark.data.context import recent_context_items
 from benchmark.errors import InputError
 from benchmark.eval.evaluate import evaluate, evaluate_rankings
 from benchmark.eval.predictions import read_predictions
 from benchmark.io import read_json, read_jsonl
-from benchmark.systems.base import DatasetBundle, System
+from benchmark.systems.base import System
 from benchmark.systems.predict import predict
-from benchmark.systems.sanity import PopularitySystem, RandomSystem, RepeatContextSystem, recent_context_items
 
 SAMPLES = [
     {"sample_id": "s1", "targets": ["a", "b"], "context_items": ["b"], "context": []},

@@ -110,8 +110,8 @@ def test_fusion_training_lowers_loss_on_fixed_data():
 
 
 def test_index_round_trip_and_deterministic_candidates(tiny_retriever, fixture_results):
+    from benchmark.data.bundle import DatasetBundle
     from benchmark.retrieval.retriever import DualViewRetriever
-    from benchmark.systems.base import DatasetBundle
 
     root = tiny_retriever[0]
     bundle = DatasetBundle(fixture_results / "processed/redial")
@@ -129,9 +129,9 @@ def test_index_round_trip_and_deterministic_candidates(tiny_retriever, fixture_r
 
 
 def test_retrain_with_same_seed_gives_same_candidates(tiny_retriever, fixture_results, tmp_path):
+    from benchmark.data.bundle import DatasetBundle
     from benchmark.retrieval.retriever import DualViewRetriever
     from benchmark.retrieval.train import train_retriever
-    from benchmark.systems.base import DatasetBundle
 
     root, _, _, cfg = tiny_retriever
     shutil.copytree(root / "semantic", tmp_path / "semantic")
@@ -169,3 +169,26 @@ def test_recipes_reject_unknown_keys_and_bad_values(tmp_path):
         RetrieverConfig.from_yaml(None, train_targets="some")
     with pytest.raises(BenchmarkError, match="unknown tasks in task_weights"):
         SimulatorSFTConfig.from_yaml(None, task_weights={"jokes": 1.0})
+
+
+def test_scored_candidates_feedback_changes_scores_and_exclude_removes(tiny_retriever, fixture_results):
+    from benchmark.data.bundle import DatasetBundle
+    from benchmark.retrieval.retriever import DualViewRetriever
+
+    bundle = DatasetBundle(fixture_results / "processed/redial")
+    contexts = [s["context"] for s in bundle.samples("test")][:2]
+    r = DualViewRetriever(tiny_retriever[0] / "dualview")
+    k = 6
+    plain = r.scored_candidates(contexts, k=k, catalog=bundle.catalog)
+    assert [ids for ids, _ in plain] == r.candidates(contexts, k=k, catalog=bundle.catalog)  # same order as before
+    assert all(s == sorted(s, reverse=True) and len(s) == k for _, s in plain)
+    replies = [["I want a scary horror film with ghosts"], "a light family comedy, nothing dark"]
+    fed = r.scored_candidates(contexts, replies, k=k, catalog=bundle.catalog)
+    full = r.scores(contexts, [None, None], bundle.catalog)
+    fed_full = r.scores(contexts, [replies[0][0], replies[1]], bundle.catalog)
+    assert not torch.allclose(full, fed_full)  # the reply text moves every query's scores
+    assert fed[0][1] == pytest.approx(fed_full[0].topk(k).values.tolist())
+    drop = plain[0][0][:2]
+    kept = r.scored_candidates(contexts, exclude=[drop, None], k=k, catalog=bundle.catalog)
+    assert not set(drop) & set(kept[0][0]) and kept[0][0][:k - 2] == plain[0][0][2:]
+    assert kept[1] == plain[1]

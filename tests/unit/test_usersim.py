@@ -5,11 +5,10 @@ import json
 import pytest
 import torch
 
+from benchmark.data.bundle import DatasetBundle
 from benchmark.errors import BenchmarkError
-from benchmark.systems.base import DatasetBundle
 from benchmark.usersim import guard, templates
 from benchmark.usersim.data import build_records
-from benchmark.usersim.guard import LeakageError
 from benchmark.usersim.simulator import GenerationCache, Request, UserSimulator
 
 IT = {"item_id": "i1", "title": "It", "name": "It (2017)", "has_title": True, "genres": ["horror"],
@@ -47,29 +46,47 @@ def test_attribute_parsing_tolerates_order_and_case():
                                                                         "cast": {"a", "b"}}
 
 
-def test_guard():
-    guard.check(HISTORY, "User: I want something scary\nSystem: Did you like Heat (1995)?", [IT])  # not named
-    with pytest.raises(LeakageError, match="Heat"):
-        guard.check(HISTORY, "System: Did you like Heat (1995)?", [HEAT])  # recommender said it, not the seeker
-    seeker_said = HISTORY + [{"role": "seeker", "text": "Heat is great", "items": []}]
-    guard.check(seeker_said, "System: Did you like Heat (1995)? User: Heat is great", [HEAT])
-    with pytest.raises(LeakageError):  # the short title "It" is matched through its display name
-        guard.check([], "maybe It (2017)?", [IT])
-    guard.check([], "it is a scary one", [IT])  # "it" as a word is not a mention of It (2017)
+CONJURING = {"item_id": "185171", "title": "The Conjuring", "year": 2013, "name": "The Conjuring (2013)",
+             "has_title": True}
 
 
-def test_guard_reads_the_real_turns_by_their_annotations_not_their_text():
-    # cases found on INSPIRED test turns: an ordinary word and a longer title that contain a held-out title
-    here = {"item_id": "Here (2011)", "name": "Here (2011)", "title": "Here", "has_title": True}
-    fallen = {"item_id": "Fallen (1998)", "name": "Fallen (1998)", "title": "Fallen", "has_title": True}
-    turns = [{"role": "recommender", "text": "Hello! I am here to help.", "items": []},
-             {"role": "recommender", "text": "Have you seen Angel Has Fallen?", "items": ["Angel Has Fallen (2019)"]}]
-    prompt = templates.attributes_prompt(turns)[1]["content"]
-    guard.check(turns, prompt, [here, fallen])
-    with pytest.raises(LeakageError, match="Fallen"):  # the same title added by code around the turns is a leak
-        guard.check(turns, prompt + "\nCandidates:\n- Fallen (1998)", [here, fallen])
-    with pytest.raises(LeakageError, match="Here"):  # ... and so is an annotated mention in the turns
-        guard.check(turns[:1] + [{"role": "recommender", "text": "x", "items": ["Here (2011)"]}], prompt, [here])
+def test_guard_matches_names_with_year_and_word_boundaries():
+    assert guard.mentions("maybe It (2017)?", IT) and guard.mentions("it 2017 was great", IT)
+    assert not guard.mentions("it is a scary one", IT)  # "it" as a word is not a mention of It (2017)
+    assert not guard.mentions("It (2019)", IT)  # another year: another film
+    assert not guard.mentions("this The Conjuring 2 (2016)", CONJURING)  # the sequel is not the original
+    assert not guard.mentions("The Conjuring 2013x", CONJURING)
+    assert guard.mentions("I loved the conjuring (2013)!", CONJURING)
+    no_year = {"item_id": "j", "title": "Jurassic Park", "name": "Jurassic Park", "has_title": True}
+    assert guard.mentions("Jurassic Park rocks", no_year) and not guard.mentions("Jurassic Parks", no_year)
+
+
+def test_guard_case_23273_9_the_real_turns_are_exempt_by_span_not_by_string_replacement():
+    # ReDial test sample 23273#9: blanking the turn "hi" everywhere turned "this The Conjuring 2 (2016)" into
+    # "t s The Conjuring 2 (2016)", and the title-only match took the sequel for the target The Conjuring (2013)
+    history = [{"role": "seeker", "text": "hello my friends", "items": []},
+               {"role": "recommender", "text": "hi", "items": []},
+               {"role": "seeker", "text": "What horror movie do you recommend?", "items": []},
+               {"role": "recommender", "text": "this The Conjuring 2 (2016)", "items": ["152329"]}]
+    for build in (templates.attributes_prompt, templates.target_prompt):
+        text = build(history)[1]["content"]
+        assert guard.scan(text, [CONJURING], history, history) == []
+    # a turn's text is exempt only where that turn sits: the same words added by code are matched
+    text = templates.attributes_prompt(history)[1]["content"] + "\nHint: The Conjuring (2013)"
+    found = guard.scan(text, [CONJURING], history, history)
+    assert [(f.where, f.matched) for f in found] == [("prompt", "The Conjuring (2013)")]
+    assert guard.redact(text, found).endswith("Hint: " + guard.WITHHELD)
+    spans = guard.turn_spans(text, history)
+    assert [text[a:b] for a, b in spans] == [t["text"] for t in history]
+
+
+def test_guard_real_leak_in_the_template_text_and_items_the_history_already_has():
+    prompt = templates.target_prompt(HISTORY, ["Heat (1995)", "It (2017)"])[1]["content"]
+    found = guard.scan(prompt, [IT, HEAT], HISTORY, HISTORY)
+    assert [f.item_id for f in found] == ["i1"]  # Heat is in the real history (annotated): no secret
+    assert [f.matched for f in found] == ["It (2017)"]
+    seeker_said = [{"role": "seeker", "text": "It (2017) is great", "items": []}]
+    assert guard.scan("Candidates: It (2017)", [IT], seeker_said, seeker_said) == []
 
 
 @pytest.fixture(scope="module")
@@ -78,23 +95,60 @@ def sim(tiny_llm, tmp_path_factory):
     return UserSimulator.load(str(tiny_llm), cache=str(cache), max_new_tokens=4, batch_size=2)
 
 
+def test_guard_firings_in_prompt_and_reply_are_counted_and_withheld_never_raised(sim, monkeypatch, caplog):
+    sim = UserSimulator(sim.model, sim.tokenizer, sim.model_id, max_new_tokens=4)  # no cache: every call runs
+    events_before = 0
+    monkeypatch.setattr(templates, "target_prompt", lambda turns, candidates=(), max_turns=6: [
+        {"role": "system", "content": "s"}, {"role": "user", "content": "Candidates:\n- It (2017)\n\nWhich movie?"}])
+    seen = []
+    monkeypatch.setattr(sim, "_run", lambda texts, *a: (seen.extend(texts), ["It (2017)!"] * len(texts))[1])
+    with caplog.at_level("WARNING", logger="benchmark.usersim.guard"):
+        out = sim.target([Request(HISTORY, [], [IT], "s#1")])
+    assert out == ["It (2017)!"]  # the target task's answer is a guess, not a reply: not redacted
+    assert "It (2017)" not in seen[0] and guard.WITHHELD in seen[0]  # the model never saw the name
+    new = sim.guard_events[events_before:]
+    assert [(e["sample_id"], e["item_id"], e["where"], e["matched"]) for e in new] == [
+        ("s#1", "i1", "prompt", "It (2017)")]
+    assert "s#1" in caplog.text and "It (2017)" in caplog.text
+    # a generated reply naming a held-out target that was not offered: withheld; an offered one is kept
+    monkeypatch.setattr(sim, "_run", lambda texts, *a: ["How about It (2017)?"] * len(texts))
+    replies = sim.feedback([Request(HISTORY, [HEAT], [IT], "s#2"), Request(HISTORY, [IT], [IT], "s#3")])
+    assert replies == [f"How about {guard.WITHHELD}?", "How about It (2017)?"]
+    assert [(e["sample_id"], e["where"]) for e in sim.guard_events[events_before + 1:]] == [("s#2", "reply")]
+
+
 def test_every_generation_path_calls_the_guard(sim, monkeypatch):
     calls = []
-    real = guard.check
-    monkeypatch.setattr(guard, "check", lambda *a: (calls.append(a), real(*a))[1])
+    real = guard.scan
+    monkeypatch.setattr(guard, "scan", lambda *a, **k: (calls.append(k.get("where", "prompt")), real(*a, **k))[1])
     reqs = [Request(HISTORY, [IT], [IT]), Request(HISTORY[:1], [], [IT])]
-    for method in (sim.feedback, sim.attributes, sim.target):
+    for method, expected in ((sim.feedback, 4), (sim.attributes, 2), (sim.target, 2)):
         calls.clear()
-        assert len(method(reqs)) == 2 and len(calls) == 2
+        assert len(method(reqs)) == 2 and len(calls) == expected
     calls.clear()
     sim.reply_nll(reqs, ["sure", "no"])
-    assert len(calls) == 2
-    leaky = [Request(HISTORY, [], [HEAT])]
-    for method in (sim.feedback, sim.attributes, sim.target):
-        with pytest.raises(LeakageError):
-            method(leaky)
-    with pytest.raises(LeakageError):
-        sim.reply_nll(leaky, ["x"])
+    assert calls == ["prompt", "prompt"]
+
+
+def test_sampling_leaves_the_global_rng_alone_and_is_seeded(sim):
+    hot = UserSimulator(sim.model, sim.tokenizer, sim.model_id, max_new_tokens=4, temperature=1.0, seed=3)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    first = hot.feedback([Request(HISTORY, [IT], [])])
+    assert torch.equal(torch.rand(3), expected)  # the caller's RNG stream is where it was
+    assert hot.feedback([Request(HISTORY, [IT], [])]) == first  # per-batch seeding: same input, same output
+    assert hot.device == next(sim.model.parameters()).device
+
+
+def test_cache_is_bounded_lru():
+    cache = GenerationCache(None, "record", max_entries=2)
+    cache.put("a", "1"), cache.put("b", "2")
+    assert cache.get("a") == "1"  # a is now the most recently used
+    cache.put("c", "3")
+    assert list(cache.entries) == ["a", "c"] and cache.get("b") is None
+    with pytest.raises(BenchmarkError, match="max_entries"):
+        GenerationCache(None, "record", max_entries=0)
 
 
 def test_cache_hits_misses_and_replay(sim, tmp_path):
@@ -163,13 +217,122 @@ def test_task_mix_respects_weights():
         mix(records, {"feedback": 1, "attributes": 1, "target": 1}, 7, seed=0)
 
 
+class FakeSimulator:
+    """Fixed strings per sample; feedback passes the real reply guard (as every simulator's does)."""
+
+    def __init__(self, target, attributes, faithful, counterfactual):
+        self.answers = {"target": target, "attributes": attributes}
+        self.replies, self.guard_events = [faithful, counterfactual], []
+
+    def target(self, reqs):
+        return [self.answers["target"][r.sample_id] for r in reqs]
+
+    def attributes(self, reqs):
+        return [self.answers["attributes"][r.sample_id] for r in reqs]
+
+    def feedback(self, reqs):
+        table = self.replies.pop(0)
+        return guard.guard_replies(reqs, [table[r.sample_id] for r in reqs], self.guard_events)
+
+
+def test_quality_arithmetic_with_a_fake_simulator_by_hand(fixture_results):
+    from benchmark.usersim.evaluate import evaluate_simulator, select_samples
+
+    bundle = DatasetBundle(fixture_results / "processed/redial")
+    samples = select_samples(bundle, "test", 10, seed=0)
+    # fresh targets: 9001#1 Movie? C (2003) {genres: horror}; 9001#3 Movie D (2004) {action, comedy | Dir D |
+    # Star D}; 9002#2 Movie E (no metadata: no attribute score). Only 9001#1 is followed by a seeker turn.
+    fake = FakeSimulator(
+        target={"9001#1": "Movie? C (2003)", "9001#3": "Movie A (2001)", "9002#2": "Movie E"},
+        attributes={"9001#1": "genres: horror, drama | director: none | cast: none",  # tp 1, pred 2, gold 1
+                    "9001#3": "genres: Action | director: Dir D | cast: none",  # tp 2, pred 2, gold 4
+                    "9002#2": "no idea"},  # no gold: not scored
+        faithful={"9001#1": "not yet thanks"},  # real: "Not yet, thanks" -> unigram F1 1.0
+        counterfactual={"9001#1": "ok", "9001#3": "I want Movie D (2004)", "9002#2": "Comedies please"})
+    res = evaluate_simulator(fake, bundle, samples)
+    m, rows = res["metrics"], {r["sample_id"]: r for r in res["rows"]}
+    assert m["target_hit@1"] == pytest.approx(2 / 3)
+    assert m["attribute_precision"] == pytest.approx(3 / 4) and m["attribute_recall"] == pytest.approx(3 / 5)
+    assert m["attribute_f1"] == pytest.approx(2 * 0.75 * 0.6 / 1.35)
+    assert m["attribute_samples"] == 2 and m["attribute_parse_failures"] == 0
+    assert m["feedback_token_f1"] == pytest.approx(1.0) and m["feedback_samples"] == 1
+    assert m["leakage_rate"] == pytest.approx(1 / 3)  # 9001#3 named its held-out target; the guard withheld it
+    assert rows["9001#3"]["counterfactual_reply"] == f"I want {guard.WITHHELD}" and rows["9001#3"]["leaked"] == 1
+    assert m["feedback_perplexity"] is None  # no model, no perplexity
+    for key, dialogues in (("target_hit@1", 2), ("attribute_f1", 1), ("leakage_rate", 2)):
+        ci = res["intervals"][key]
+        assert ci["low"] <= ci["estimate"] <= ci["high"] and ci["n_clusters"] == dialogues
+
+
+def test_trivial_simulators_answer_from_train_and_context(fixture_results):
+    from benchmark.usersim.trivial import TrivialSimulator
+
+    bundle = DatasetBundle(fixture_results / "processed/redial")
+    ctx = [{"role": "seeker", "text": "I loved Movie D (2004)", "items": ["104"]},
+           {"role": "recommender", "text": "Movie E?", "items": ["105"]}]
+    copy = TrivialSimulator("context", bundle)
+    assert copy.target([Request(ctx)]) == ["Movie E"]  # the last titled item mentioned
+    assert copy.attributes([Request(ctx)]) == ["genres: action, comedy | director: Dir D | cast: Star D"]
+    assert copy.feedback([Request(ctx)]) == ["I loved Movie D (2004)"]
+    popular = TrivialSimulator("popular", bundle)
+    assert len(set(popular.attributes([Request([]), Request(ctx)]))) == 1  # constant
+    assert popular.attributes([Request([])])[0].endswith("director: none | cast: none")
+    with pytest.raises(ValueError, match="unknown trivial"):
+        TrivialSimulator("oracle", bundle)
+
+
 def test_quality_eval_runs_end_to_end_on_fixtures(sim, fixture_results):
     from benchmark.usersim.evaluate import evaluate_simulator, select_samples
 
     bundle = DatasetBundle(fixture_results / "processed/redial")
     samples = select_samples(bundle, "test", 10, seed=0)
     assert [s["sample_id"] for s in samples] == ["9001#1", "9001#3", "9002#2"]
-    m = evaluate_simulator(sim, bundle, samples)
-    assert m["samples"] == 3 and m["feedback_samples"] == 1
+    res = evaluate_simulator(sim, bundle, samples)
+    m = res["metrics"]
+    assert m["samples"] == 3 and m["feedback_samples"] == 1 and len(res["rows"]) == 3
     assert 0 <= m["target_hit@1"] <= m["target_hit@10"] <= 1 and 0 <= m["leakage_rate"] <= 1
     assert m["feedback_perplexity"] > 1 and torch.isfinite(torch.tensor(m["feedback_perplexity"]))
+
+
+def test_attribute_target_keeps_only_names_the_dialogue_gives():
+    from benchmark.usersim.data import grounded_attributes
+
+    turns = [{"role": "seeker", "text": "anything with bill skarsgard?", "items": []}]
+    assert grounded_attributes(IT, turns) == {"genres": ["horror"], "director": [], "cast": ["Bill Skarsgard"]}
+    assert grounded_attributes(IT, HISTORY) == {"genres": ["horror"], "director": [], "cast": []}
+
+
+def test_vote_decoding_of_attributes(sim, monkeypatch):
+    voter = UserSimulator(sim.model, sim.tokenizer, sim.model_id, attribute_votes=3, attribute_vote_share=0.5)
+    answers = ["genres: horror, drama | director: X | cast: none", "genres: horror | director: none | cast: A",
+               "genres: horror, drama | director: none | cast: none"]
+    calls = []
+    monkeypatch.setattr(voter, "_run", lambda texts, n, seed=0, votes=0: (calls.append(votes), answers * len(texts))[1])
+    assert voter.attributes([Request(HISTORY)]) == ["genres: horror, drama | director: none | cast: none"]
+    assert calls == [3]
+
+
+def test_vote_decoding_is_chosen_on_valid_by_hand(sim, fixture_results, monkeypatch, tmp_path):
+    """tune_votes scores greedy and every (votes, share) of the grid on the split and keeps the best micro F1."""
+    from benchmark.io import write_json
+    from benchmark.usersim import tune_votes
+    from benchmark.usersim.evaluate import select_samples
+
+    bundle = DatasetBundle(fixture_results / "processed/redial")
+    samples = [s for s in select_samples(bundle, "test", 10, seed=0) if s["sample_id"] == "9001#3"]
+    # gold of 9001#3: genres action, comedy | director Dir D | cast Star D (4 pairs)
+    greedy = "genres: action | director: none | cast: none"  # P 1, R 1/4, F1 0.4
+    sampled = ["genres: action, comedy | director: none | cast: none"] * 3 + ["genres: drama"] * 5
+    # a fresh simulator on the shared model: the module's `sim` carries a cache that earlier tests filled
+    tuner = UserSimulator(sim.model, sim.tokenizer, sim.model_id)
+    monkeypatch.setattr(tuner, "_run", lambda texts, n, seed=0, votes=0: sampled * len(texts) if votes
+                        else [greedy] * len(texts))
+    res = tune_votes.tune(tuner, bundle, samples, votes=8)
+    assert res["attribute_samples"] == 1 and res["grid"][0]["f1"] == pytest.approx(0.4)
+    # the first 4 samples: 3 x (action, comedy), 1 x drama -> share <= 0.25 keeps all three: P 2/3, R 1/2
+    four = {g["share"]: g for g in res["grid"] if g["votes"] == 4}
+    assert four[0.25]["precision"] == pytest.approx(2 / 3) and four[0.5]["precision"] == pytest.approx(1.0)
+    assert res["best"]["votes"] == 4 and res["best"]["share"] == 0.5  # F1 2/3; the smallest vote count wins ties
+    assert res["trivial_popular"]["answer"].endswith("director: none | cast: none")  # the bar on the same turns
+    write_json(tmp_path / "d.json", res)
+    assert tune_votes.load_decoding(tmp_path / "d.json") == {"attribute_votes": 4, "attribute_vote_share": 0.5}

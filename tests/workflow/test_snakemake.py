@@ -92,8 +92,25 @@ def test_tiny_end_to_end_on_fixtures(tmp_path, tiny_llm):
     assert "dualview" in (results / "tables/retrieval.md").read_text()
     assert "multitask" in (results / "tables/usersim.md").read_text()
     assert {r["system"] for r in read_long(results / "tables/usersim_long.tsv")} == \
-        {"usersim:base", "usersim:feedback-only", "usersim:multitask"}
+        {"usersim:base", "usersim:feedback-only", "usersim:multitask", "usersim:trivial-popular",
+         "usersim:trivial-context"}  # the trivial answerers stand next to the trained variants
     assert json.loads((results / "models/retriever/dualview/redial/seed0/meta.json").read_text())["init"]
     # A second run has nothing to do (every output is up to date).
     again = run(["all", "-n", "--configfile", str(cfg)], tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_warnings_of_the_run_reach_the_console_once(tmp_path):
+    """The fixture files are not the official ones: acquire's warning must be printed at the end of the run."""
+    cfg = fixture_config(tmp_path)
+    results = yaml.safe_load(cfg.read_text())["results"]
+    res = run([f"{results}/processed/redial/stats.json", "--configfile", str(cfg)], tmp_path, timeout=600)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    out = res.stdout + res.stderr
+    summary = out.split("warning(s) in the logs of this run:")
+    assert len(summary) == 2, out[-3000:]
+    lines = [line.strip() for line in summary[1].splitlines() if line.strip().startswith("WARNING")]
+    assert lines and len(lines) == len(set(lines)) and all("/logs/acquire/" in line for line in lines)
+    assert any("is NOT the official file" in line for line in lines)
+    again = run([f"{results}/processed/redial/stats.json", "--configfile", str(cfg)], tmp_path)
+    assert "warning(s) in the logs of this run" not in again.stdout + again.stderr  # nothing ran: nothing repeated

@@ -1,6 +1,63 @@
 # Helpers that turn the config into file lists. No pipeline logic here.
 
 import json
+import re
+import sys
+from pathlib import Path
+
+from benchmark.registry import unknown_name
+
+
+def fail(message):
+    """A user's typo (a target naming an unknown system or dataset): one `error:` line and exit status 2, no
+    traceback. SystemExit passes through Snakemake's handling of input-function exceptions (it catches Exception)."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+def checked(kind, name, known, where=""):
+    """`name` if it is in `known`, else fail naming the known names and near matches."""
+    if name not in known:
+        fail(f"{where}{unknown_name(kind, name, known)}")
+    return name
+
+
+def system_config(name):
+    """config["systems"][name], or a clear error for a misspelt system in a target path."""
+    return config["systems"][checked("system", name, config["systems"], "target names ")]
+
+
+# The path parts of a requested file that name a system, a dataset or a model variant (relative to the results
+# folder): metrics|predictions/<system>/<train>/<test>/..., processed|raw/<dataset>/...,
+# models/semantic/<dataset>/..., models/retriever|usersim/<variant>/<dataset>/...
+TARGET_PATTERNS = [
+    r"(?:metrics|predictions)/(?P<system>[^/]+)/(?P<train>[^/]+)/(?P<test>[^/]+)/",
+    r"(?:processed|raw)/(?P<dataset>[^/]+)(?:/|$)",
+    r"models/semantic/(?P<dataset>[^/]+)/",
+    r"models/(?P<stage>retriever|usersim)/(?P<variant>[^/]+)/(?P<dataset>[^/]+)/",
+]
+
+
+def check_targets(targets):
+    """Fail early, with near matches, on a requested file that names an unknown system, dataset or variant
+    (Snakemake would report a KeyError inside an input function, or 'no rule to produce' without saying why)."""
+    known = {"system": config["systems"], "train": config["datasets"], "test": config["datasets"],
+             "dataset": config["datasets"]}
+    for target in targets:
+        rel = os.path.relpath(os.path.abspath(target), os.path.abspath(R))
+        for pattern in TARGET_PATTERNS:
+            m = re.match(pattern, rel)
+            for key, name in (m.groupdict() if m else {}).items():
+                if key in known:
+                    checked("dataset" if key != "system" else "system", name, known[key], f"{target}: ")
+                elif key == "variant":
+                    stage = m.group("stage")
+                    variants = config["retriever"]["variants"] if stage == "retriever" else config["usersim"]["variants"]
+                    checked(f"{stage} variant", name, variants, f"{target}: ")
+
+
+def system_impl(wildcards):
+    return system_config(wildcards.system).get("system", wildcards.system)
 
 
 def metrics_files(test=None, systems=None):
@@ -12,10 +69,6 @@ def metrics_files(test=None, systems=None):
         for seed in config["seeds"]
         if test is None or t == test
     ]
-
-
-def system_impl(wildcards):
-    return config["systems"][wildcards.system].get("system", wildcards.system)
 
 
 def mirror_arg(dataset):
@@ -47,11 +100,15 @@ def process_options(wildcards):
 
 def model_input(system, train, seed):
     """The prepared-model file a system configuration `uses` (empty if none)."""
-    uses = config["systems"][system].get("uses")
+    uses = system_config(system).get("uses")
     if not uses:
         return []
     if uses in ("embedder", "llm"):
         return [f"{R}/models/base/{uses}/meta.json"]
+    if uses.startswith("recommender/"):  # several models (recommender.smk): the base LLM or the retriever first
+        return list(recommender_inputs(system, train, seed).values())
+    if uses.startswith("trained/"):  # a baseline with its own training step (train_sasrec / train_kbrd in models.smk)
+        return [f"{R}/models/{uses.split('/', 1)[1]}/{train}/seed{seed}/meta.json"]
     variant = uses.split("/", 1)[1]
     return [f"{R}/models/retriever/{variant}/{train}/seed{seed}/meta.json"]
 
@@ -59,6 +116,9 @@ def model_input(system, train, seed):
 def predict_inputs(wildcards):
     inputs = {"train": f"{R}/processed/{wildcards.train}/stats.json",
               "test": f"{R}/processed/{wildcards.test}/stats.json"}
+    if system_config(wildcards.system).get("uses", "").startswith("recommender/"):
+        inputs.update(recommender_inputs(wildcards.system, wildcards.train, wildcards.seed))  # llm, retriever, ...
+        return inputs
     model = model_input(wildcards.system, wildcards.train, wildcards.seed)
     if model:
         inputs["model"] = model[0]
@@ -66,11 +126,12 @@ def predict_inputs(wildcards):
 
 
 def system_params(wildcards, input):
-    params = dict(config["systems"][wildcards.system].get("params", {}))
+    params = dict(system_config(wildcards.system).get("params", {}))
     if "model" in input.keys():
-        # a base model is passed as its meta.json, a trained retriever as its directory
+        # a base model is passed as its meta.json, a trained retriever or baseline as its directory
         base = "/models/base/" in input.model
         params["model"] = input.model if base else os.path.dirname(input.model)
+    params.update(recommender_params(wildcards, input))  # LLM systems: llm, retriever, adapter, simulator (recommender.smk)
     return json.dumps(params, sort_keys=True)
 
 
@@ -120,3 +181,59 @@ def usersim_eval_inputs(wildcards):
 def usersim_weights(wildcards):
     weights = config["usersim"]["variants"][wildcards.uvariant]
     return ",".join(f"{k}={v}" for k, v in sorted(weights.items()))
+
+
+def report_warnings(since):
+    """Print, once each, the lines starting with WARNING (or acquire's boxed '!! WARNING') of the rule logs written
+    since `since` (the start of this run): a non-official data file or a cell with missing predictions must reach
+    the console, not only a per-rule log."""
+    seen = {}
+    for log in sorted(Path(R, "logs").rglob("*.log")) if Path(R, "logs").is_dir() else []:
+        if log.stat().st_mtime < since:
+            continue
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            text = line.strip().removeprefix("!! ").strip()
+            if text.startswith("WARNING"):
+                seen.setdefault(text, log)
+    if seen:
+        print(f"\n{len(seen)} warning(s) in the logs of this run:", file=sys.stderr)
+        for text, log in seen.items():
+            print(f"  {text}  [{log}]", file=sys.stderr)
+        print(file=sys.stderr, flush=True)
+
+
+def requested_targets():
+    """The targets on this process's command line (Snakemake sets its DAG settings only after parsing the
+    Snakefile, so they are read back from argv with Snakemake's own parser; job subprocesses name valid files)."""
+    try:
+        from snakemake.cli import get_argument_parser
+
+        return get_argument_parser().parse_known_args(sys.argv[1:])[0].targets or ()
+    except (Exception, SystemExit):  # not a snakemake command line (e.g. the API): input functions still check
+        return ()
+
+
+# Requested files are checked once, when the workflow is parsed (named rules such as `all` are not paths under R).
+check_targets(requested_targets())
+
+
+def trained_system_params(name):
+    """Constructor params of a baseline with its own training step (config `uses: trained/<name>`)."""
+    return json.dumps(config["systems"][name].get("params", {}), sort_keys=True)
+
+
+USERSIM_TRIVIAL = ["trivial-popular", "trivial-context"]  # answerers of the simulator table (usersim/trivial.py)
+
+
+def usersim_trivial_files():
+    return [f"{R}/usersim/eval/{v}/{d}/seed{s}.json" for v in USERSIM_TRIVIAL
+            for d in config["usersim"]["datasets"] for s in config["seeds"]]
+
+
+def usersim_eval_inputs_decoding(wildcards):
+    """usersim_eval_inputs + the attribute decoding chosen on valid (rule tune_usersim_votes) for SFT variants."""
+    inputs = usersim_eval_inputs(wildcards)
+    if "adapter" in inputs and config["usersim"].get("attribute_decoding"):
+        inputs["decoding"] = (f"{R}/usersim/decoding/{wildcards.uvariant}/{wildcards.dataset}/"
+                              f"seed{wildcards.seed}.json")
+    return inputs

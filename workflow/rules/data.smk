@@ -22,6 +22,7 @@ rule process:
     output:
         stats=f"{R}/processed/{{dataset}}/stats.json",
         catalog=f"{R}/processed/{{dataset}}/catalog.jsonl",
+        twins=f"{R}/processed/{{dataset}}/twins.json",
         samples=expand(f"{R}/processed/{{{{dataset}}}}/{{split}}.samples.jsonl", split=SPLITS),
         dialogues=expand(f"{R}/processed/{{{{dataset}}}}/{{split}}.dialogues.jsonl", split=SPLITS),
     params:

@@ -32,6 +32,8 @@ rule predict:
 rule evaluate:
     input:
         predictions=f"{R}/predictions/{{system}}/{{train}}/{{test}}/seed{{seed}}.jsonl",
+        # read beside the predictions (params, recipe, exclude_context -> card and provenance)
+        meta=f"{R}/predictions/{{system}}/{{train}}/{{test}}/seed{{seed}}.meta.json",
         stats=f"{R}/processed/{{test}}/stats.json",
         train_stats=f"{R}/processed/{{train}}/stats.json",  # transfer cells: coverage of the training catalogue
     output:

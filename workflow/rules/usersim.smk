@@ -1,5 +1,5 @@
-# User simulator: multi-task SFT data -> LoRA SFT per variant -> quality evaluation -> table.
-
+# User simulator: multi-task SFT data -> LoRA SFT per variant -> quality evaluation (+ trivial answerers, guard
+# audit) -> table.
 
 rule usersim_data:
     input:
@@ -45,14 +45,46 @@ rule train_usersim:
         "../envs/benchmark.yaml"
     shell:
         "{params.py} -m benchmark train-usersim --data {params.data} --llm {input.llm} --recipe {input.recipe} "
-        "--tasks {params.tasks} --seed {wildcards.seed} --out {params.out} --quiet > {log} 2>&1"
+        "--tasks {params.tasks} --seed {wildcards.seed} --out {params.out} --quiet "
+        "2>&1 | tee {log} | {params.py} -m benchmark.progress"
+
+
+rule tune_usersim_votes:
+    input:
+        stats=f"{R}/processed/{{dataset}}/stats.json",
+        llm=f"{R}/models/base/llm/meta.json",
+        adapter=f"{R}/models/usersim/{{uvariant}}/{{dataset}}/seed{{seed}}/meta.json",
+    output:
+        f"{R}/usersim/decoding/{{uvariant}}/{{dataset}}/seed{{seed}}.json",
+    params:
+        py=PY,
+        processed=lambda w, input: os.path.dirname(input.stats),
+        adapter=lambda w, input: f"{os.path.dirname(input.adapter)}/adapter",
+        n=lambda w: config["usersim"]["attribute_decoding"]["valid_samples"],
+        votes=lambda w: config["usersim"]["attribute_decoding"]["votes"],
+        max_turns=config["usersim"]["max_turns"],
+    log:
+        f"{R}/logs/usersim/decoding/{{uvariant}}/{{dataset}}/seed{{seed}}.log",
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    conda:
+        "../envs/benchmark.yaml"
+    shell:
+        "{params.py} -m benchmark tune-usersim-votes --processed {params.processed} --llm {input.llm} "
+        "--adapter {params.adapter} --split valid --n {params.n} --votes {params.votes} --seed {wildcards.seed} "
+        "--max-turns {params.max_turns} --out {output} > {log} 2>&1"
 
 
 rule eval_usersim:
     input:
-        unpack(usersim_eval_inputs),
+        unpack(usersim_eval_inputs_decoding),
     output:
-        f"{R}/usersim/eval/{{uvariant}}/{{dataset}}/seed{{seed}}.json",
+        json=f"{R}/usersim/eval/{{uvariant}}/{{dataset}}/seed{{seed}}.json",
+        samples=f"{R}/usersim/eval/{{uvariant}}/{{dataset}}/seed{{seed}}.samples.jsonl",
+    wildcard_constraints:
+        uvariant="(?!trivial-)[^/]+",
     params:
         py=PY,
         processed=lambda w, input: os.path.dirname(input.stats),
@@ -60,6 +92,7 @@ rule eval_usersim:
         else "",
         n=config["usersim"]["eval_samples"],
         max_turns=config["usersim"]["max_turns"],
+        decoding=lambda w, input: f"--decoding {input.decoding}" if "decoding" in input.keys() else "",
     log:
         f"{R}/logs/usersim/eval/{{uvariant}}/{{dataset}}/seed{{seed}}.log",
     benchmark:
@@ -73,12 +106,53 @@ rule eval_usersim:
     shell:
         "{params.py} -m benchmark eval-usersim --processed {params.processed} --llm {input.llm} {params.adapter} "
         "--embedder {input.embedder} --variant {wildcards.uvariant} --n {params.n} --seed {wildcards.seed} "
-        "--max-turns {params.max_turns} --out {output} > {log} 2>&1"
+        "--max-turns {params.max_turns} {params.decoding} --out {output.json} > {log} 2>&1"
+
+
+rule eval_usersim_trivial:
+    input:
+        stats=f"{R}/processed/{{dataset}}/stats.json",
+        llm=f"{R}/models/base/llm/meta.json",
+    output:
+        json=f"{R}/usersim/eval/{{tvariant}}/{{dataset}}/seed{{seed}}.json",
+        samples=f"{R}/usersim/eval/{{tvariant}}/{{dataset}}/seed{{seed}}.samples.jsonl",
+    wildcard_constraints:
+        tvariant="trivial-[a-z]+",
+    params:
+        py=PY,
+        processed=lambda w, input: os.path.dirname(input.stats),
+        n=config["usersim"]["eval_samples"],
+    log:
+        f"{R}/logs/usersim/eval/{{tvariant}}/{{dataset}}/seed{{seed}}.log",
+    conda:
+        "../envs/benchmark.yaml"
+    shell:
+        "{params.py} -m benchmark eval-usersim --processed {params.processed} --llm {input.llm} "
+        "--variant {wildcards.tvariant} --n {params.n} --seed {wildcards.seed} --out {output.json} > {log} 2>&1"
+
+
+rule guard_audit:
+    input:
+        stats=f"{R}/processed/{{dataset}}/stats.json",
+    output:
+        f"{R}/usersim/guard/{{dataset}}.json",
+    params:
+        py=PY,
+        processed=lambda w, input: os.path.dirname(input.stats),
+        max_turns=config["usersim"]["max_turns"],
+    log:
+        f"{R}/logs/usersim/guard/{{dataset}}.log",
+    conda:
+        "../envs/benchmark.yaml"
+    shell:
+        "{params.py} -m benchmark guard-audit --processed {params.processed} --out {output} "
+        "--max-turns {params.max_turns} > {log} 2>&1"
 
 
 rule usersim_table:
     input:
-        usersim_eval_files(),
+        evals=usersim_trivial_files() + usersim_eval_files(),
+        audits=expand(f"{R}/usersim/guard/{{dataset}}.json", dataset=config["usersim"]["datasets"]),
     output:
         md=f"{R}/tables/usersim.md",
         long=f"{R}/tables/usersim_long.tsv",
@@ -89,4 +163,4 @@ rule usersim_table:
     conda:
         "../envs/benchmark.yaml"
     shell:
-        "{params.py} -m benchmark usersim-table {input} --out {output.md} --long {output.long} > {log} 2>&1"
+        "{params.py} -m benchmark usersim-table {input.evals} --out {output.md} --long {output.long} > {log} 2>&1"

@@ -1,9 +1,14 @@
 """Text retrieval baselines over item text (``benchmark.retrieval.text``), the dialogue context as query.
 
+Card: ``baselines/text/README.md``.
+
 * ``bm25``: Okapi BM25 (``bm25s``, Lucene variant, k1=1.5, b=0.75, English stop words) over item texts.
 * ``dense``: zero-shot sentence embedder (all-MiniLM-L6-v2 by default), cosine of context and item text.
 
 Neither learns from the training dialogues (``fit`` only records the seed); both rank the *test* catalogue.
+
+    python -m benchmark predict bm25 --train results/processed/redial --test results/processed/redial \\
+        --split test --seed 0 --out results/predictions/bm25/redial/redial/seed0.jsonl
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from benchmark.data.bundle import Catalog, DatasetBundle
 from benchmark.retrieval.text import context_text, item_text
-from benchmark.systems.base import Catalog, DatasetBundle
 
 
 class BM25System:
+    """Okapi BM25 over item text, the dialogue context as query (no training)."""
+
     name = "bm25"
 
     def __init__(self, k1: float = 1.5, b: float = 0.75, max_turns: int = 8):
@@ -48,6 +55,8 @@ class BM25System:
 
 
 class DenseSystem:
+    """Zero-shot sentence-embedding cosine of context and item text (no training)."""
+
     name = "dense"
 
     def __init__(self, model: str, max_seq_length: int = 128, batch_size: int = 128):

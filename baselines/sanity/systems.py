@@ -1,5 +1,7 @@
 """Sanity baselines: random, popularity, repeat-context. Any learned system must beat them to mean anything.
 
+Card: ``baselines/sanity/README.md``.
+
 * ``random``: a seeded uniform sample of ``k`` catalogue items per sample (seeded by (seed, sample_id), so the
   list of a sample does not depend on batch order).
 * ``popularity``: items by how many training-dialogue turns mention them (ties: item id), the same list for
@@ -7,6 +9,9 @@
 * ``repeat-context``: the items already mentioned in the context, most recent first, then (``fill:
   popularity``) the popularity list. Under the ``fresh`` protocol its context part can never hit, which is
   exactly what it is for: it measures how much of an ``all``-protocol number is repetition.
+
+    python -m benchmark predict popularity --train results/processed/redial --test results/processed/redial \\
+        --split test --seed 0 --out results/predictions/popularity/redial/redial/seed0.jsonl
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from benchmark.data.bundle import Catalog, DatasetBundle, align
+from benchmark.data.context import recent_context_items
 from benchmark.errors import BenchmarkError
-from benchmark.systems.base import Catalog, DatasetBundle, align
 
 
 class RandomSystem:
+    """Uniform random catalogue items, seeded per sample."""
+
     name = "random"
 
     def __init__(self):
@@ -40,6 +48,8 @@ class RandomSystem:
 
 
 class PopularitySystem:
+    """Items by training mention count, the same list for every sample."""
+
     name = "popularity"
 
     def __init__(self):
@@ -74,17 +84,9 @@ class PopularitySystem:
         return [list(top) for _ in samples]
 
 
-def recent_context_items(sample: dict) -> list[str]:
-    """Items mentioned in the context, most recent mention first (later in a turn = more recent)."""
-    out: list[str] = []
-    for turn in reversed(sample["context"]):
-        for item in reversed(turn["items"]):
-            if item not in out:
-                out.append(item)
-    return out
-
-
 class RepeatContextSystem:
+    """The context's items, most recent first, then (fill) the popularity list."""
+
     name = "repeat-context"
 
     def __init__(self, fill: str = "popularity"):

@@ -1,0 +1,1 @@
+"""SMTPO's reasoning recommender: prompt, output parser, rewards, SFT data and training, systems."""
