@@ -42,6 +42,7 @@ from benchmark.recommender import rewards
 from benchmark.recommender.episode import EpisodeSettings, first_prompts, run_episodes
 from benchmark.recommender.grpo_config import REWARD_NAMES, RecommenderGRPOConfig
 from benchmark.seeding import seed_everything
+from benchmark.training import save_adapter, train_resumable
 
 
 class TokenPolicy:
@@ -232,16 +233,10 @@ def train_grpo(bundle, model, tokenizer, retriever, simulator, out, cfg: Recomme
     trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
                           processing_class=tokenizer, rollout_func=rollout, callbacks=callbacks,
                           peft_config=peft_config)
-    resume = any(ckpt_dir.glob("checkpoint-*"))
     train_started = time.time()
-    result = trainer.train(resume_from_checkpoint=True if resume else None)
+    result, resume = train_resumable(trainer, ckpt_dir)
     train_seconds = time.time() - train_started
-    tmp = out / "adapter.partial"
-    trainer.model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    if (out / "adapter").exists():
-        shutil.rmtree(out / "adapter")
-    os.replace(tmp, out / "adapter")
+    save_adapter(trainer.model, tokenizer, out / "adapter")
     steps = [h for h in trainer.state.log_history if "step" in h and any(k.startswith("rewards/") for k in h)]
     meta = {
         "steps": result.global_step, "resumed": resume, "seed": seed, "samples": len(dataset),

@@ -11,7 +11,6 @@ Writes the LoRA adapter (``adapter/``) and ``meta.json`` (steps, losses, wall ti
 
 from __future__ import annotations
 
-import os
 import random
 import resource
 import shutil
@@ -25,6 +24,7 @@ from benchmark.io import read_jsonl, write_json
 from benchmark.models.base import model_path
 from benchmark.provenance import provenance
 from benchmark.seeding import seed_everything
+from benchmark.training import lora_sft_trainer, save_adapter, train_resumable
 from benchmark.usersim.config import SimulatorSFTConfig
 
 
@@ -58,8 +58,6 @@ def train_usersim(data_dir, llm_meta, out, cfg: SimulatorSFTConfig, seed: int = 
                   model=None, tokenizer=None) -> dict:
     """Train; ``model``/``tokenizer`` may be passed directly (tests use a tiny random Llama)."""
     from datasets import Dataset
-    from peft import LoraConfig
-    from trl import SFTConfig, SFTTrainer
 
     seed_everything(seed)
     started = time.time()
@@ -70,26 +68,9 @@ def train_usersim(data_dir, llm_meta, out, cfg: SimulatorSFTConfig, seed: int = 
     if model is None:
         model, tokenizer = load_base(model_path(llm_meta))
     ckpt_dir = out / "checkpoints"
-    args = SFTConfig(
-        output_dir=str(ckpt_dir), max_length=cfg.max_length, per_device_train_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.learning_rate, max_steps=cfg.max_steps,
-        warmup_steps=cfg.warmup_steps, logging_steps=cfg.logging_steps, save_steps=cfg.save_steps,
-        save_total_limit=1, seed=seed, data_seed=seed, bf16=cfg.bf16, fp16=False,
-        gradient_checkpointing=cfg.gradient_checkpointing, report_to="none", disable_tqdm=not progress,
-        use_cpu=not torch.cuda.is_available(), packing=False, completion_only_loss=True,
-        dataloader_num_workers=0,
-    )
-    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=cfg.lora_targets, task_type="CAUSAL_LM")
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train_set, processing_class=tokenizer, peft_config=lora)
-    resume = any(ckpt_dir.glob("checkpoint-*"))
-    result = trainer.train(resume_from_checkpoint=True if resume else None)
-    tmp = out / "adapter.partial"
-    trainer.model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    if (out / "adapter").exists():
-        shutil.rmtree(out / "adapter")
-    os.replace(tmp, out / "adapter")
+    trainer = lora_sft_trainer(model, tokenizer, train_set, cfg, ckpt_dir, seed, progress)
+    result, resume = train_resumable(trainer, ckpt_dir)
+    save_adapter(trainer.model, tokenizer, out / "adapter")
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     meta = {
         "task_weights": cfg.task_weights, "records": dict(Counter(r["task"] for r in records)),
