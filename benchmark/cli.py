@@ -341,6 +341,15 @@ def cmd_compare_reference(a) -> int:
     return main(a.metrics, a.reference, tol=a.tol, quiet=a.quiet)
 
 
+def cmd_release(a) -> int:
+    from benchmark.report.release import release
+
+    counts = release(a.results, a.out)
+    print(f"released {counts['metrics']} cells with their predictions (.jsonl.gz), {counts['tables']} tables, "
+          f"{counts['usersim']} simulator files, {max(counts['costs'] - 1, 0)} cost rows + TOTAL -> {a.out}")
+    return 0
+
+
 def cmd_make_subset(a) -> int:
     from benchmark.recommender.subset import make_subset
 
@@ -422,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--subset", default=None, help="committed sample-ids file (make-subset): predict only these")
 
     s = add("evaluate", cmd_evaluate, "score a predictions file under both protocol variants -> metrics JSON")
-    s.add_argument("--predictions", required=True, help="JSONL: {sample_id, ranked_items} per line")
+    s.add_argument("--predictions", required=True, help="JSONL (or .jsonl.gz): {sample_id, ranked_items} per line")
     s.add_argument("--processed", required=True, help="processed directory of the test dataset")
     s.add_argument("--split", default="test")
     s.add_argument("--out", required=True, help="metrics JSON path")
@@ -598,6 +607,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reference", required=True, nargs="+", help="the reference TSVs, in the same order")
     s.add_argument("--tol", type=float, default=1e-9)
     s.add_argument("--quiet", action="store_true", help="print only cells that are off")
+
+    s = add("release", cmd_release, "make the committed reference from a finished run: tables, metrics JSONs, "
+            "every cell's predictions as .jsonl.gz, costs.tsv (with a TOTAL row) and a sha256 MANIFEST.tsv")
+    s.add_argument("--results", default="results", help="results root of a finished `snakemake all` run")
+    s.add_argument("--out", default="results/reference", help="reference folder (its README.md is kept)")
 
     s = add("make-subset", cmd_make_subset, "draw the fixed, seeded evaluation subset of the LLM systems "
             "(samples with a fresh target, one per dialogue in turn) and write its ids file")

@@ -8,7 +8,9 @@ good one.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
+import zlib
 import json
 import os
 import shutil
@@ -71,11 +73,20 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> int:
+    """Write one JSON object per line; a name ending in ``.gz`` is gzip-compressed reproducibly (no name or
+    timestamp in the header, so the same rows give the same bytes)."""
     n = 0
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-            n += 1
+    with atomic_path(path) as tmp:
+        if str(path).endswith(".gz"):
+            with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+                for row in rows:
+                    gz.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+                    n += 1
+        else:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for row in rows:
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    n += 1
     return n
 
 
@@ -96,17 +107,31 @@ def read_json(path: str | os.PathLike, what: str = "a JSON file") -> Any:
 
 
 def iter_jsonl(path: str | os.PathLike, what: str = "a JSON-lines file") -> Iterator[tuple[int, Any]]:
-    """Yield ``(line_number, object)``; a malformed or truncated line raises an error naming file and line."""
+    """Yield ``(line_number, object)``; a malformed or truncated line raises an error naming file and line.
+
+    A name ending in ``.gz`` is read through gzip (the released reference predictions are ``.jsonl.gz``); a gzip
+    stream that ends early or is corrupt is an error naming the file and the last line read intact.
+    """
     path = require_file(path, what)
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as e:
-                hint = " (the file looks truncated)" if not line.endswith("\n") else ""
-                raise InputError(path, f"malformed JSON: {e.msg} at column {e.colno}{hint}", line=lineno) from None
+    gz = path.name.endswith(".gz")
+    lineno = 0
+    try:
+        with (gzip.open(path, "rt", encoding="utf-8") if gz else open(path, encoding="utf-8")) as fh:
+            for lineno, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield lineno, json.loads(line)
+                except json.JSONDecodeError as e:
+                    hint = " (the file looks truncated)" if not line.endswith("\n") else ""
+                    raise InputError(path, f"malformed JSON: {e.msg} at column {e.colno}{hint}",
+                                     line=lineno) from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise InputError(path, f"truncated or corrupt gzip file after {lineno} line(s) ({e}); "
+                               "download or copy it again") from None
+    except UnicodeDecodeError as e:
+        hint = " (gzip data in a file not named .gz?)" if not gz and e.object[:2] == b"\x1f\x8b" else ""
+        raise InputError(path, f"not UTF-8 text near line {lineno + 1}{hint}") from None
 
 
 def read_jsonl(path: str | os.PathLike, what: str = "a JSON-lines file") -> list[Any]:

@@ -127,6 +127,12 @@ def add_transfer_coverage(protocols: dict, train_dir: Path, catalog: list[dict],
                                                                train_dialogues=train_dialogues)
 
 
+def predictions_meta_path(predictions_path: str | os.PathLike) -> Path:
+    """``seed0.jsonl`` or ``seed0.jsonl.gz`` (a released reference file) -> ``seed0.meta.json`` beside it."""
+    path = Path(predictions_path)
+    return path.with_name(path.name.removesuffix(".gz").removesuffix(".jsonl") + ".meta.json")
+
+
 def evaluate(predictions_path: str | os.PathLike, processed_dir: str | os.PathLike, split: str, out: str | os.PathLike,
              system: str, train_dataset: str, test_dataset: str, seed: int,
              protocol_names: Sequence[str] = ("all", "fresh"), ks: Sequence[int] = KS, config=None,
@@ -151,7 +157,7 @@ def evaluate(predictions_path: str | os.PathLike, processed_dir: str | os.PathLi
     if stats.get("dataset", test_dataset) != test_dataset:
         raise BenchmarkError(f"--test-dataset {test_dataset!r} does not match {processed}, which holds "
                              f"{stats['dataset']!r}: pass --test-dataset {stats['dataset']} or the right --processed")
-    meta_path = Path(predictions_path).with_suffix(".meta.json")  # written by `predict`; absent for imports
+    meta_path = predictions_meta_path(predictions_path)  # written by `predict`; absent for imports
     meta = read_json(meta_path, "predictions meta") if meta_path.is_file() else {}
     for key, given in (("train_dataset", train_dataset), ("test_dataset", test_dataset), ("split", split)):
         if meta.get(key, given) != given:

@@ -144,3 +144,31 @@ def test_portable_paths_round_trip(tmp_path):
     assert stored == "../../../../../processed/redial"
     assert stored_path(stored, model) == data
     assert stored_path("/abs/elsewhere", model) == Path("/abs/elsewhere")  # older artefacts: absolute paths
+
+
+def test_gz_jsonl_round_trip_is_byte_reproducible(tmp_path):
+    rows = [{"sample_id": "1#1", "ranked_items": ["7", "3"]}, {"sample_id": "1#2", "ranked_items": []}]
+    a, b = tmp_path / "a.jsonl.gz", tmp_path / "b.jsonl.gz"
+    assert write_jsonl(a, rows) == 2
+    write_jsonl(b, rows)
+    assert a.read_bytes() == b.read_bytes()  # no file name or mtime in the gzip header
+    assert a.read_bytes()[:2] == b"\x1f\x8b"
+    assert [obj for _, obj in iter_jsonl(a)] == rows
+
+
+def test_truncated_gz_names_file_and_lines_read(tmp_path):
+    full = tmp_path / "p.jsonl.gz"
+    write_jsonl(full, [{"sample_id": f"{i}#1", "ranked_items": [str(i)] * 20} for i in range(2000)])
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(InputError, match=r"cut\.jsonl\.gz: truncated or corrupt gzip file after \d+ line"):
+        list(iter_jsonl(cut))
+
+
+def test_gzip_bytes_in_a_plain_name_say_so(tmp_path):
+    src = tmp_path / "p.jsonl.gz"
+    write_jsonl(src, [{"x": 1}])
+    plain = tmp_path / "p.jsonl"
+    plain.write_bytes(src.read_bytes())
+    with pytest.raises(InputError, match=r"not UTF-8.*gzip data in a file not named \.gz"):
+        list(iter_jsonl(plain))
