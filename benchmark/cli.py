@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from benchmark.errors import BenchmarkError
 from benchmark.usersim.templates import MAX_TURNS as USERSIM_MAX_TURNS
@@ -167,7 +168,7 @@ def cmd_tables(a) -> int:
     cells = [tuple(c.split(":")) for c in a.cells] if a.cells else None
     paths = write_tables(a.metrics, a.out_dir, a.columns, systems_order=a.systems, cells_order=cells,
                          digits=a.digits, name=a.name, title=a.title, parse_failures=a.parse_failures,
-                         published=a.published)
+                         published=a.published, protocols=a.protocols)
     print(f"tables -> {paths['md']}, {paths['tex']}")
     return 0
 
@@ -335,6 +336,38 @@ def cmd_compare(a) -> int:
     return 0
 
 
+def cmd_comparisons(a) -> int:
+    from benchmark.eval.compare import comparison_table, render_table
+    from benchmark.io import write_text
+
+    pairs = [tuple(x.split(":")) for x in a.pairs]
+    cells = [tuple(x.split(":")) for x in a.cells]
+    for pair in pairs + cells:
+        if len(pair) != 2 or not all(pair):
+            raise BenchmarkError(f"comparisons: expected A:B pairs and TRAIN:TEST cells, got {':'.join(pair)!r}")
+    rows = comparison_table(pairs, cells, a.predictions, a.processed, a.seed, a.metrics, a.protocol, a.n_resamples)
+    write_text(a.out, render_table(rows, a.protocol, a.n_resamples, a.seed))
+    write_text(Path(a.out).with_suffix(".tex"), render_table(rows, a.protocol, a.n_resamples, a.seed,
+                                                             tablefmt="latex_booktabs"))
+    print(f"{len(rows)} comparisons -> {a.out}")
+    return 0
+
+
+def cmd_report(a) -> int:
+    from benchmark.report.html import write_report
+
+    out = write_report(a.tables, a.figures, a.out)
+    print(f"report ({len(a.tables)} tables, {len(a.figures)} figures) -> {out}")
+    return 0
+
+
+def cmd_figure(a) -> int:
+    from benchmark.report.figure import write_figure
+
+    print(f"figure -> {write_figure(a.metrics, a.systems, a.metric, a.protocol, a.out)}")
+    return 0
+
+
 def cmd_compare_reference(a) -> int:
     from benchmark.report.reference import main
 
@@ -463,6 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add each cell's parse-failure rate of the LLM answers (LLM tables)")
     s.add_argument("--published", default=None, help="baselines/published.yaml: add the block of numbers "
                    "reported in papers, not reproduced here")
+    s.add_argument("--protocols", type=_csv, default=["all", "fresh"], help="protocols rendered, comma-separated")
 
     s = add("prepare-model", cmd_prepare_model, "turn a model spec into a loadable directory + meta.json "
             "(GGUF inside a PyPI package -> safetensors, verified by logits)")
@@ -601,6 +635,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n-resamples", type=int, default=1000)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", default=None, help="JSON report path")
+
+    s = add("comparisons", cmd_comparisons, "the paired-comparisons table: A - B with a paired dialogue-level "
+            "bootstrap interval for every configured pair on every cell (Markdown + LaTeX)")
+    s.add_argument("--pairs", nargs="+", required=True, metavar="A:B", help="system pairs, e.g. dualview:cf-only")
+    s.add_argument("--cells", nargs="+", required=True, metavar="TRAIN:TEST")
+    s.add_argument("--predictions", default="results/predictions", help="predictions root")
+    s.add_argument("--processed", default="results/processed", help="processed root (one folder per dataset)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the predictions compared")
+    s.add_argument("--metrics", type=_csv, default=["recall@10", "ndcg@10"])
+    s.add_argument("--protocol", default="fresh")
+    s.add_argument("--n-resamples", type=int, default=1000)
+    s.add_argument("--out", required=True, help="Markdown path (the .tex goes beside it)")
+
+    s = add("report", cmd_report, "one self-contained HTML page of every rendered table and figure")
+    s.add_argument("tables", nargs="+", help="Markdown tables rendered by the workflow (results/tables/*.md)")
+    s.add_argument("--figures", nargs="*", default=[], help="PNG figures to embed")
+    s.add_argument("--out", required=True, help="HTML path, e.g. results/tables/report.html")
+
+    s = add("figure", cmd_figure, "the main table as a bar chart: one metric per system and cell with its interval")
+    s.add_argument("metrics", nargs="+", help="metrics JSON files")
+    s.add_argument("--systems", type=_csv, required=True, help="row order, comma-separated")
+    s.add_argument("--metric", default="recall@10")
+    s.add_argument("--protocol", default="fresh")
+    s.add_argument("--out", required=True, help="PNG path (the plotted values go to the .tsv beside it)")
 
     s = add("compare-reference", cmd_compare_reference, "compare a long metrics TSV with the reference metrics")
     s.add_argument("--metrics", required=True, nargs="+", help="long TSVs (metrics_long.tsv, usersim_long.tsv)")

@@ -86,10 +86,19 @@ def check_config(config: dict, schema_path: str | os.PathLike = SCHEMA) -> dict:
     for name in config["tables"].get("retrieval", {}).get("systems", []):
         if name not in config["run"]:
             raise ConfigError(f"tables/retrieval/systems: {name!r} is not in run")
+    swept = [n for names in config.get("seed_sweep", {}).get("systems", {}).values() for n in names]
+    for name in config["tables"].get("transfer", {}).get("systems", []) + swept:
+        if name not in config["systems"]:
+            raise ConfigError(f"tables/transfer or seed_sweep: {name!r} is not defined under systems")
+    for pair in config["tables"].get("comparisons", {}).get("pairs", []):
+        for name in pair:
+            if name not in config["run"]:
+                raise ConfigError(f"tables/comparisons/pairs: {name!r} is not in run (its predictions are needed)")
     biggest = max(config["eval"]["ks"])
     if config["eval"]["topn"] < biggest:
         raise ConfigError(f"eval/topn ({config['eval']['topn']}) must be >= the largest k ({biggest})")
-    for metric in config["tables"]["metrics"] + config["tables"].get("retrieval", {}).get("metrics", []):
+    shown = [m for key in ("retrieval", "transfer", "comparisons") for m in config["tables"].get(key, {}).get("metrics", [])]
+    for metric in config["tables"]["metrics"] + shown:
         if int(metric.split("@")[1]) not in config["eval"]["ks"]:
             raise ConfigError(f"tables/metrics: {metric} uses a k not in eval/ks {config['eval']['ks']}")
     return config

@@ -52,7 +52,10 @@ def transfer_coverage(train_catalog, test_catalog, test_samples: Sequence[dict],
         raise KeyError(f"test targets outside the test catalogue: {missing[:5]}")
     found = [by_id[t] for t in pairs]
     out = {"protocol": protocol, "pairs": len(pairs), "in_train_catalog": sum(n >= 0 for n, _ in found),
-           "match_types": dict(sorted(Counter(how for n, how in found if n >= 0).items()))}
+           "match_types": dict(sorted(Counter(how for n, how in found if n >= 0).items())),
+           # catalogue overlap: test-catalogue items that have a training-catalogue match
+           "catalog_overlap": sum(n >= 0 for n, _ in matches), "test_catalog_size": len(test),
+           "train_catalog_size": len(train)}
     out["in_train_catalog_share"] = out["in_train_catalog"] / len(pairs) if pairs else None
     if train_dialogues is not None:
         mentions = Counter(i for d in train_dialogues for t in d["turns"] for i in t["items"])

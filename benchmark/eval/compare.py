@@ -72,3 +72,47 @@ def render(result: dict, digits: int = 4) -> str:
     table = tabulate(rows, headers=["protocol", "metric", "A", "B", "A - B", "95% interval", "p", "pairs",
                                     "dialogues"], disable_numparse=True)
     return f"A = {result['a']}\nB = {result['b']}\n{table}\n{result['method']}"
+
+
+def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str, str]],
+                     predictions_root: str | os.PathLike, processed_root: str | os.PathLike, seed: int = 0,
+                     metrics: Sequence[str] = ("recall@10", "ndcg@10"), protocol: str = "fresh",
+                     n_resamples: int = 1000, bootstrap_seed: int = 0) -> list[dict]:
+    """Every configured comparison (A, B) on every cell: one row per metric with A, B, A - B, its paired 95%
+    interval and p. Predictions: ``<predictions_root>/<system>/<train>/<test>/seed<seed>.jsonl``."""
+    rows = []
+    for train, test in cells:
+        samples = read_jsonl(Path(processed_root) / test / "test.samples.jsonl", "evaluation samples")
+        ids = [s["sample_id"] for s in samples]
+        cache: dict[str, dict] = {}
+
+        def lists(system: str) -> dict[str, list]:
+            if system not in cache:
+                path = Path(predictions_root) / system / train / test / f"seed{seed}.jsonl"
+                cache[system] = {sid: p["ranked_items"] for sid, p in read_predictions(path, ids).items()}
+            return cache[system]
+
+        for a, b in pairs:
+            block = compare_rankings(samples, lists(a), lists(b), metrics, (protocol,), n_resamples,
+                                     bootstrap_seed)[protocol]
+            rows.extend({"a_system": a, "b_system": b, "train": train, "test": test, "metric": m, **r}
+                        for m, r in block.items())
+    return rows
+
+
+def render_table(rows: Sequence[dict], protocol: str, n_resamples: int, seed: int, digits: int = 4,
+                 tablefmt: str = "github", bootstrap_seed: int = 0) -> str:
+    from benchmark.report.tables import cell_name, metric_label
+
+    body = [[f"{r['a_system']} − {r['b_system']}", cell_name(r["train"], r["test"]), metric_label(r["metric"]),
+             f"{r['a']:.{digits}f}", f"{r['b']:.{digits}f}", f"{r['difference']:+.{digits}f}",
+             f"[{r['low']:+.{digits}f}, {r['high']:+.{digits}f}]", f"{r['p_value']:.3g}",
+             "yes" if r["low"] > 0 or r["high"] < 0 else "no", r["pairs"], r["n_clusters"]] for r in rows]
+    table = tabulate(body, headers=["A − B", "cell", "metric", "A", "B", "A − B", "95% interval", "p",
+                                    "significant", "pairs", "dialogues"], tablefmt=tablefmt, disable_numparse=True)
+    card = (f"protocol `{protocol}`; paired {METHOD.format(n=n_resamples, seed=bootstrap_seed)} over the same (sample, "
+            f"target) pairs, seed-{seed} predictions of both systems; significant = the 95% interval excludes 0 "
+            "(no correction for the number of comparisons).")
+    if tablefmt.startswith("latex"):
+        return f"% {card}\n{table.replace('−', '--')}\n"
+    return f"# Paired comparisons\n\nRegenerate: `snakemake comparisons`.\n\n{table}\n\n- {card}\n"

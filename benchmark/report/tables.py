@@ -98,11 +98,11 @@ def parse_failure_rate(counts: list[dict]) -> str:
 
 def render(results: Sequence[dict], metrics: Sequence[str], systems_order: Sequence[str] | None = None,
            cells_order: Sequence[tuple[str, str]] | None = None, digits: int = 4, fmt_name: str = "github",
-           parse_failures: bool = False) -> str:
+           parse_failures: bool = False, protocols: Sequence[str] = ("all", "fresh")) -> str:
     """``parse_failures``: one more column per cell, the share of LLM answers that did not parse (status not ok:
-    the ranking fell back to, or was filled from, the retriever order)."""
+    the ranking fell back to, or was filled from, the retriever order). ``protocols``: which to render."""
     values, cards, notes, seeds = collect(results)
-    protocols = [p for p in ("all", "fresh") if any(k[0] == p for k in values)]
+    protocols = [p for p in protocols if any(k[0] == p for k in values)]
     systems = list(systems_order or sorted({k[1] for k in values}))
     systems = [s for s in systems if any(k[1] == s for k in values)]
     cells = [c for c in (cells_order or sorted({k[2] for k in values})) if any(k[2] == c for k in values)]
@@ -179,8 +179,12 @@ def protocol_card(protocol: str, cells, cards, seeds, values=None) -> list[str]:
 
 def coverage_text(cov: dict) -> str:
     """One phrase from ``benchmark.data.coverage.transfer_coverage``'s result (the ceiling of a transfer cell)."""
-    text = (f"transfer coverage: {100 * cov['in_train_catalog_share']:.1f}% of {cov['pairs']} test pairs have their "
-            "target in the training catalogue")
+    text = ""
+    if cov.get("catalog_overlap") is not None:
+        text = (f"catalogue overlap: {cov['catalog_overlap']} of {cov['test_catalog_size']} test items match one of "
+                f"{cov['train_catalog_size']} training items; ")
+    text += (f"transfer coverage: {100 * cov['in_train_catalog_share']:.1f}% of {cov['pairs']} test pairs have their "
+             "target in the training catalogue")
     if cov.get("with_cf_vector_share") is not None:
         text += f", {100 * cov['with_cf_vector_share']:.1f}% with a CF vector"
     return text
@@ -207,11 +211,12 @@ def published_block(path: str | os.PathLike, metrics: Sequence[str], digits: int
 def write_tables(metrics_paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, metrics: Sequence[str],
                  systems_order=None, cells_order=None, digits: int = 4, name: str = "main",
                  title: str = "Main results (test split)", parse_failures: bool = False,
-                 published: str | os.PathLike | None = None) -> dict[str, Path]:
+                 published: str | os.PathLike | None = None,
+                 protocols: Sequence[str] = ("all", "fresh")) -> dict[str, Path]:
     results = [read_json(p, "a metrics JSON") for p in sorted(map(str, metrics_paths))]
     out_dir = Path(out_dir)
-    md = render(results, metrics, systems_order, cells_order, digits, "github", parse_failures)
-    tex = render(results, metrics, systems_order, cells_order, digits, "latex_booktabs", parse_failures)
+    md = render(results, metrics, systems_order, cells_order, digits, "github", parse_failures, protocols)
+    tex = render(results, metrics, systems_order, cells_order, digits, "latex_booktabs", parse_failures, protocols)
     if published:  # a separate block, never mixed into the rows measured here
         md += published_block(published, metrics, digits, "github")
         tex += published_block(published, metrics, digits, "latex_booktabs")

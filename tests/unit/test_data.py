@@ -292,6 +292,8 @@ def test_transfer_coverage_counts_pairs_catalogue_and_cf():
     fresh = transfer_coverage(train, test, samples, "fresh", train_dialogues=dialogues)
     assert (fresh["pairs"], fresh["in_train_catalog"], fresh["with_cf_vector"]) == (2, 1, 0)
     assert fresh["in_train_catalog_share"] == 0.5 and fresh["match_types"] == {"year_pm1": 1}
+    # Taken and Frozen of the 3 test items match one of the 3 training items; Cars does not
+    assert (fresh["catalog_overlap"], fresh["test_catalog_size"], fresh["train_catalog_size"]) == (2, 3, 3)
     every = transfer_coverage(train, test, samples, "all", train_dialogues=dialogues, cf_min_count=1)
     assert (every["pairs"], every["in_train_catalog"], every["with_cf_vector"]) == (3, 2, 2)
     assert "with_cf_vector" not in transfer_coverage(train, test, samples, "all")

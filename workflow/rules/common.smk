@@ -60,15 +60,47 @@ def system_impl(wildcards):
     return system_config(wildcards.system).get("system", wildcards.system)
 
 
-def metrics_files(test=None, systems=None):
-    """Metrics JSONs of every (system in `run` or `systems`, cell, seed), optionally only cells tested on `test`."""
+def cell_seeds(system, train):
+    """Seeds of one (system, training dataset): `seed_sweep.seeds` if it lists the system under that dataset, else
+    `seeds`."""
+    sweep = config.get("seed_sweep") or {}
+    if sweep.get("seeds") and system in (sweep.get("systems") or {}).get(train, []):
+        return sweep["seeds"]
+    return config["seeds"]
+
+
+def metrics_files(test=None, systems=None, cells=None):
+    """Metrics JSONs of every (system in `run` or `systems`, cell of `cells` or the config's, seed), optionally
+    only cells tested on `test`."""
     return [
         f"{R}/metrics/{system}/{train}/{t}/seed{seed}.json"
         for system in (systems or config["run"])
-        for train, t in config["cells"]
-        for seed in config["seeds"]
+        for train, t in (cells or config["cells"])
+        for seed in cell_seeds(system, train)
         if test is None or t == test
     ]
+
+
+def reference_inputs(all_inputs):
+    if not (config.get("seed_sweep") or {}).get("seeds"):
+        fail("target reference runs the seed sweep of the reference overlay: add "
+             "--configfile workflow/config/reference.yaml")
+    return all_inputs
+
+
+TRANSFER_CELLS = [(a, b) for a in DATASETS for b in DATASETS]  # both directions and the in-domain diagonal
+
+
+def transfer_metrics_files():
+    return metrics_files(systems=config["tables"]["transfer"]["systems"], cells=TRANSFER_CELLS)
+
+
+def comparison_inputs(wildcards=None):
+    """Seed-`seeds[0]` predictions of both systems of every configured pair, on every cell, and the test samples."""
+    seed = config["seeds"][0]
+    systems = sorted({s for pair in config["tables"]["comparisons"]["pairs"] for s in pair})
+    return {"predictions": [f"{R}/predictions/{s}/{a}/{b}/seed{seed}.jsonl" for s in systems for a, b in config["cells"]],
+            "stats": [f"{R}/processed/{b}/stats.json" for b in sorted({b for _, b in config["cells"]})]}
 
 
 def mirror_arg(dataset):
@@ -155,7 +187,7 @@ def retriever_metas():
         uses = config["systems"][system].get("uses", "")
         if uses.startswith("retriever/"):
             for train in sorted({a for a, _ in config["cells"]}):
-                for seed in config["seeds"]:
+                for seed in cell_seeds(system, train):
                     out.append(f"{R}/models/retriever/{uses.split('/', 1)[1]}/{train}/seed{seed}/meta.json")
     return out
 

@@ -74,6 +74,93 @@ rule dataset_table:
         "{params.args} > {log} 2>&1"
 
 
+rule transfer_table:
+    input:
+        transfer_metrics_files(),
+    output:
+        md=f"{R}/tables/transfer.md",
+        tex=f"{R}/tables/transfer.tex",
+    params:
+        py=PY,
+        out_dir=lambda w, output: os.path.dirname(output.md),
+        cells=" ".join(f"{a}:{b}" for a, b in TRANSFER_CELLS),
+        systems=",".join(config["tables"]["transfer"]["systems"]),
+        metrics=",".join(config["tables"]["transfer"]["metrics"]),
+        protocols=",".join(config["tables"]["transfer"]["protocols"]),
+        digits=config["tables"]["digits"],
+    log:
+        f"{R}/logs/report/transfer_table.log",
+    conda:
+        "../envs/benchmark.yaml"
+    shell:
+        "{params.py} -m benchmark tables {input} --out-dir {params.out_dir} --name transfer "
+        "--title 'Transfer: trained on one dataset, tested on each (test split)' --columns {params.metrics} "
+        "--systems {params.systems} --cells {params.cells} --protocols {params.protocols} "
+        "--digits {params.digits} > {log} 2>&1"
+
+
+rule comparisons_table:
+    input:
+        unpack(comparison_inputs),
+    output:
+        md=f"{R}/tables/comparisons.md",
+        tex=f"{R}/tables/comparisons.tex",
+    params:
+        py=PY,
+        pairs=" ".join(f"{a}:{b}" for a, b in config["tables"]["comparisons"]["pairs"]),
+        cells=cells_arg(),
+        seed=config["seeds"][0],
+        metrics=",".join(config["tables"]["comparisons"]["metrics"]),
+        protocol=config["tables"]["comparisons"]["protocol"],
+        # roots of <system>/<train>/<test>/seed<N>.jsonl and <dataset>/stats.json
+        predictions=lambda w, input: Path(input.predictions[0]).parents[3],
+        processed=lambda w, input: Path(input.stats[0]).parents[1],
+    log:
+        f"{R}/logs/report/comparisons_table.log",
+    conda:
+        "../envs/benchmark.yaml"
+    shell:
+        "{params.py} -m benchmark comparisons --pairs {params.pairs} --cells {params.cells} "
+        "--predictions {params.predictions} --processed {params.processed} --seed {params.seed} --metrics {params.metrics} "
+        "--protocol {params.protocol} --out {output.md} > {log} 2>&1"
+
+
+# One self-contained HTML page of the tables of `all` (and their figure).
+rule report_html:
+    input:
+        tables=[f"{R}/tables/{name}.md" for name in
+                ("main", "transfer", "comparisons", "retrieval", "usersim", "costs")],
+        figures=[f"{R}/tables/plots/main_fresh_recall.png"],
+    output:
+        f"{R}/tables/report.html",
+    params:
+        py=PY,
+    log:
+        f"{R}/logs/report/report_html.log",
+    conda:
+        "../envs/benchmark.yaml"
+    shell:
+        "{params.py} -m benchmark report {input.tables} --figures {input.figures} --out {output} > {log} 2>&1"
+
+
+rule main_figure:
+    input:
+        metrics_files(),
+    output:
+        png=f"{R}/tables/plots/main_fresh_recall.png",
+        tsv=f"{R}/tables/plots/main_fresh_recall.tsv",
+    params:
+        py=PY,
+        systems=",".join(config["run"]),
+    log:
+        f"{R}/logs/report/main_figure.log",
+    conda:
+        "../envs/benchmark.yaml"
+    shell:
+        "{params.py} -m benchmark figure {input} --systems {params.systems} --metric recall@10 --protocol fresh "
+        "--out {output.png} > {log} 2>&1"
+
+
 rule costs_table:
     input:
         retriever_metas(),

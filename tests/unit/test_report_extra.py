@@ -1,0 +1,87 @@
+"""Transfer table protocols, the paired-comparisons table, the main figure and the HTML report."""
+
+import json
+import re
+
+import pytest
+
+from benchmark.cli import main as cli
+from benchmark.config import ConfigError, check_config, load_config
+from benchmark.errors import InputError
+from benchmark.eval.compare import comparison_table, render_table
+from benchmark.report.figure import figure_points, write_figure
+from benchmark.report.html import render_report
+from benchmark.report.tables import render
+from tests.conftest import FIXTURES
+
+METRICS = sorted((FIXTURES / "metrics").glob("*.json"))
+
+
+def test_tables_render_only_the_requested_protocols():
+    results = [json.loads(p.read_text()) for p in METRICS]
+    md = render(results, ["recall@10"], protocols=["fresh"])
+    assert "### Protocol `fresh`" in md and "### Protocol `all`" not in md
+
+
+def _write(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_comparison_table_difference_and_interval_by_hand(tmp_path, fixture_results):
+    # fresh pairs of the fixture's ReDial test: 9001#1 -> 103, 9001#3 -> 104, 9002#2 -> 105 (two dialogues)
+    preds = tmp_path / "predictions"
+    _write(preds / "a/redial/redial/seed0.jsonl", [{"sample_id": "9001#1", "ranked_items": ["103"]},
+                                                   {"sample_id": "9001#3", "ranked_items": ["104"]}])
+    _write(preds / "b/redial/redial/seed0.jsonl", [{"sample_id": "9002#2", "ranked_items": ["101"]}])
+    rows = comparison_table([("a", "b")], [("redial", "redial")], preds, fixture_results / "processed",
+                            metrics=["recall@10"], n_resamples=500)
+    (r,) = rows
+    assert (r["a"], r["b"], r["difference"], r["pairs"], r["n_clusters"]) == (pytest.approx(2 / 3), 0.0,
+                                                                              pytest.approx(2 / 3), 3, 2)
+    # resampling 2 dialogues: the difference is 1 (9001 twice), 2/3 (one each) or 0 (9002 twice)
+    assert r["low"] == pytest.approx(0.0) and r["high"] == pytest.approx(1.0)
+    md = render_table(rows, "fresh", 500, 0)
+    assert "| a − b" in md and "+0.6667" in md and "| no " in md and "500 resamples" in md
+
+
+def test_comparisons_cli_rejects_a_malformed_pair(tmp_path, capsys):
+    assert cli(["comparisons", "--pairs", "dualview", "--cells", "redial:redial", "--out", str(tmp_path / "c.md")]) == 2
+    assert "expected A:B pairs" in capsys.readouterr().err
+
+
+def test_figure_points_carry_the_table_interval_and_the_png_is_written(tmp_path):
+    results = [json.loads(p.read_text()) for p in METRICS]
+    pts = figure_points(results, ["random", "popularity"], "recall@10", "fresh")
+    assert {p[0] for p in pts} == {"random", "popularity"}
+    for _, _, mean, low, high in pts:
+        assert low <= mean <= high
+    out = write_figure(METRICS, ["random", "popularity"], "recall@10", "fresh", tmp_path / "f.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "f.tsv").read_text().startswith("system\tcell\tmean\tlow\thigh\n")
+
+
+def test_html_report_has_every_table_and_embedded_figure(tmp_path):
+    (tmp_path / "main.md").write_text("# Main results\n\n| system | R@10 |\n|---|---|\n| popularity | 0.0603 |\n")
+    (tmp_path / "transfer.md").write_text("# Transfer\n\n| system | x |\n|---|---|\n| dualview | 0.1 |\n")
+    png = tmp_path / "f.png"
+    write_figure(METRICS, ["random"], "recall@10", "fresh", png)
+    text = render_report([tmp_path / "main.md", tmp_path / "transfer.md"], [png])
+    assert text.count("<table>") == 2 and "<td>0.0603</td>" in text
+    assert re.search(r'<img alt="f" src="data:image/png;base64,iVBORw0KGgo', text)
+    assert '<a href="#main">Main results</a>' in text and '<a href="#figure-f">' in text
+    with pytest.raises(InputError, match="missing table"):
+        render_report([tmp_path / "nope.md"])
+    with pytest.raises(InputError, match="expected a PNG"):
+        render_report([tmp_path / "main.md"], [tmp_path / "main.md"])
+
+
+def test_config_checks_transfer_and_comparison_systems():
+    config = load_config()
+    config["tables"]["comparisons"]["pairs"].append(["dualview", "smtpo"])
+    with pytest.raises(ConfigError, match="'smtpo' is not in run"):
+        check_config(config)
+    config = load_config()
+    config["tables"]["transfer"]["systems"].append("dualveiw")
+    with pytest.raises(ConfigError, match="'dualveiw' is not defined under systems"):
+        check_config(config)
