@@ -103,3 +103,36 @@ def test_one_identity_per_movie(real):
     inspired = {it["item_id"]: it for it in read_jsonl(root / "processed/inspired/catalog.jsonl")}
     matrix = [it for it in inspired.values() if it["title"] in ("Matrix", "The Matrix")]
     assert len(matrix) == 1 and len(matrix[0]["aliases"]) == 1
+
+
+def test_released_reference_predictions_recompute_every_committed_cell(real):
+    """Every reference cell (results/reference/metrics) is recomputed from its released predictions
+    (results/reference/predictions/...jsonl.gz) on freshly processed data: every mean, both protocols, all k."""
+    from benchmark.eval.evaluate import pair_ranks
+    from benchmark.eval.metrics import score_ranks
+    from benchmark.eval.predictions import read_predictions
+    from benchmark.recommender.subset import restrict
+    from tests.conftest import ROOT
+
+    root, _, _ = real
+    ref = ROOT / "results/reference"
+    cells = sorted((ref / "metrics").rglob("seed*.json"))
+    if not (ref / "predictions").is_dir():
+        pytest.skip("results/reference/predictions absent (reference made before predictions were released)")
+    samples = {d: read_jsonl(root / f"processed/{d}/test.samples.jsonl") for d in ("redial", "inspired")}
+    for path in cells:
+        committed = read_json(path)
+        rel = path.relative_to(ref / "metrics")
+        gz = ref / "predictions" / rel.with_suffix(".jsonl.gz")
+        assert gz.is_file(), f"{rel}: no released predictions at {gz}"
+        rows = samples[committed["test_dataset"]]
+        subset = next(iter(committed["protocols"].values()))["card"].get("subset")
+        if subset:
+            rows = restrict(rows, ROOT / subset["file"])
+        lists = {sid: p["ranked_items"] for sid, p in read_predictions(gz, [s["sample_id"] for s in rows]).items()}
+        for protocol, block in committed["protocols"].items():
+            ranks, _, _ = pair_ranks(rows, lists, protocol)
+            ks = block["card"]["ks"]
+            ours = score_ranks(ranks, ks)
+            for metric, value in block["metrics"].items():
+                assert ours[metric]["mean"] == pytest.approx(value["mean"], abs=1e-12), (rel, protocol, metric)

@@ -172,3 +172,12 @@ def test_gzip_bytes_in_a_plain_name_say_so(tmp_path):
     plain.write_bytes(src.read_bytes())
     with pytest.raises(InputError, match=r"not UTF-8.*gzip data in a file not named \.gz"):
         list(iter_jsonl(plain))
+
+
+def test_outputs_get_the_mode_open_would_give_them(tmp_path):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    write_text(tmp_path / "t.md", "x")
+    assert (tmp_path / "t.md").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
