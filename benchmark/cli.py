@@ -309,7 +309,10 @@ def cmd_train_recommender_sft(a) -> int:
 def cmd_usersim_table(a) -> int:
     from benchmark.report.usersim_table import write_usersim_table
 
-    print(write_usersim_table(a.results, a.out, a.long))
+    pairs = [tuple(x.split(":", 1)) for x in a.compare]
+    if any(len(pair) != 2 or not all(pair) for pair in pairs):
+        raise BenchmarkError(f"usersim-table --compare: expected A:B variant pairs, got {a.compare}")
+    print(write_usersim_table(a.results, a.out, a.long, pairs))
     return 0
 
 
@@ -617,6 +620,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("results", nargs="+", help="results/usersim/eval/*/*/seed*.json")
     s.add_argument("--out", required=True)
     s.add_argument("--long", help="also write every value as a long TSV (the layout of metrics_long.tsv)")
+    s.add_argument("--compare", nargs="*", default=[], metavar="A:B",
+                   help="variant pairs: paired differences of attribute F1 and target hit@10 (per-sample files "
+                        "beside each JSON)")
 
     s = add("crosscheck-he", cmd_crosscheck_he, "recompute He et al. (CIKM 2023) INSPIRED metrics and compare")
     s.add_argument("--root", required=True, help="folder of the released predictions (see its README.md)")

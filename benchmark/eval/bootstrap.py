@@ -127,6 +127,38 @@ def paired_bootstrap(a: Sequence[float], b: Sequence[float], clusters: Sequence[
             "method": METHOD.format(n=n_resamples, seed=seed)}
 
 
+def paired_statistic_bootstrap(a: Sequence, b: Sequence, clusters: Sequence[str],
+                               statistic: Callable[[list], float], n_resamples: int = 1000, seed: int = 0,
+                               confidence: float = 0.95) -> dict:
+    """``statistic(a) - statistic(b)`` over the same units (e.g. micro-F1 from ``(tp, n_pred, n_gold)`` records),
+    with the interval and two-sided p of ``paired_bootstrap``: each resample draws whole clusters once and pools
+    the drawn units of both systems. Slower than the mean's vectorised path; fine for a few hundred units.
+
+    >>> r = paired_statistic_bootstrap([1, 1, 0], [0, 0, 0], ["x", "x", "y"], lambda v: sum(v) / len(v), 200)
+    >>> round(r["difference"], 4), r["n_clusters"]
+    (0.6667, 2)
+    """
+    if len(a) != len(b):
+        raise ValueError(f"paired bootstrap: the two systems have {len(a)} and {len(b)} units; "
+                         "score both on the same samples")
+    index, n_clusters = _group(clusters, len(a))
+    if n_clusters == 0:
+        return {"difference": math.nan, "low": math.nan, "high": math.nan, "p_value": math.nan, "n_clusters": 0}
+    estimate = float(statistic(list(a)) - statistic(list(b)))
+    members: list[list[int]] = [[] for _ in range(n_clusters)]
+    for unit, c in enumerate(index.tolist()):
+        members[c].append(unit)
+    stats = np.empty(n_resamples)
+    for r, row in enumerate(_resample_counts(n_clusters, n_resamples, seed)):
+        units = [u for c in np.flatnonzero(row) for _ in range(row[c]) for u in members[c]]
+        stats[r] = statistic([a[u] for u in units]) - statistic([b[u] for u in units])
+    low, high = _percentiles(stats, confidence)
+    extreme = np.abs(stats - estimate) >= abs(estimate) - 1e-12
+    return {"difference": estimate, "low": low, "high": high,
+            "p_value": float((1 + extreme.sum()) / (1 + n_resamples)), "n_clusters": n_clusters,
+            "method": METHOD.format(n=n_resamples, seed=seed)}
+
+
 def mean_intervals(columns: dict[str, Sequence[float]], clusters: Sequence[str], n_resamples: int = 1000,
                    seed: int = 0, confidence: float = 0.95) -> dict[str, Interval]:
     """``cluster_bootstrap`` of the mean for several value columns over the same units, sharing one set of

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from benchmark.eval.bootstrap import cluster_bootstrap
+from benchmark.eval.bootstrap import cluster_bootstrap, paired_statistic_bootstrap
 from benchmark.usersim import templates
 
 
@@ -75,3 +75,31 @@ def metrics_from_rows(rows: Sequence[dict], seed: int = 0) -> tuple[dict, dict]:
     metrics = {k: v["estimate"] for k, v in intervals.items()}
     metrics["attribute_parse_failures"] = sum(1 for r in rows if r.get("attribute_parsed") is False)
     return metrics, intervals
+
+
+PAIRED_METRICS = {  # metric -> (per-sample key, statistic over the pooled values)
+    "attribute_f1": ("attribute_counts", lambda c: micro_prf(c)[2]),
+    "target_hit@10": ("target_hit@10", lambda v: sum(v) / len(v)),
+}
+
+
+def paired_difference(rows_a: Sequence[dict], rows_b: Sequence[dict], metric: str, seed: int = 0) -> dict:
+    """A - B of one simulator metric over the test turns both scored (joined on ``sample_id``), with the paired
+    dialogue-level bootstrap interval and p (``paired_statistic_bootstrap``).
+
+    >>> a = [{"sample_id": "1#1", "dialogue_id": "1", "attribute_counts": [2, 2, 4]}]
+    >>> b = [{"sample_id": "1#1", "dialogue_id": "1", "attribute_counts": [1, 4, 4]}]
+    >>> round(paired_difference(a, b, "attribute_f1")["difference"], 4)  # F1 2/3 - 1/4
+    0.4167
+    """
+    if metric not in PAIRED_METRICS:
+        raise ValueError(f"paired simulator metric {metric!r}: expected one of {sorted(PAIRED_METRICS)}")
+    key, statistic = PAIRED_METRICS[metric]
+    by_id = {r["sample_id"]: r for r in rows_b if r.get(key) is not None}
+    both = [(r, by_id[r["sample_id"]]) for r in rows_a if r.get(key) is not None and r["sample_id"] in by_id]
+    res = paired_statistic_bootstrap([x[key] for x, _ in both], [y[key] for _, y in both],
+                                     [x["dialogue_id"] for x, _ in both], statistic, seed=seed)
+    if both:
+        res["a"] = statistic([x[key] for x, _ in both])
+        res["b"] = statistic([y[key] for _, y in both])
+    return {**res, "samples": len(both)}

@@ -85,3 +85,26 @@ def test_config_checks_transfer_and_comparison_systems():
     config["tables"]["transfer"]["systems"].append("dualveiw")
     with pytest.raises(ConfigError, match="'dualveiw' is not defined under systems"):
         check_config(config)
+
+
+def test_usersim_table_paired_block_by_hand(tmp_path):
+    from benchmark.io import write_json, write_jsonl
+    from benchmark.report.usersim_table import write_usersim_table
+    from tests.unit.test_report import _usersim_result
+
+    # multitask: counts (2,2,4) and (0,1,2) -> tp 2, pred 3, gold 6: P 2/3, R 1/3, F1 4/9
+    # constant:  counts (1,4,4) and (1,4,2) -> tp 2, pred 8, gold 6: P 1/4, R 1/3, F1 2/7
+    rows = {"multitask": [(2, 2, 4), (0, 1, 2)], "trivial-popular": [(1, 4, 4), (1, 4, 2)]}
+    paths = []
+    for variant, counts in rows.items():
+        paths.append(tmp_path / variant / "seed0.json")
+        write_json(paths[-1], _usersim_result(variant, 0.0, 0.3))
+        write_jsonl(tmp_path / variant / "seed0.samples.jsonl",
+                    [{"sample_id": f"{n}#1", "dialogue_id": str(n), "attribute_counts": list(c), "target_hit@10": 0}
+                     for n, c in enumerate(counts)])
+    text = write_usersim_table(paths, tmp_path / "u.md", compare=[("multitask", "trivial-popular")])
+    line = next(x for x in text.splitlines() if x.startswith("| multitask − trivial-popular | attribute_f1"))
+    cells = [c.strip() for c in line.split("|")[1:-1]]
+    assert cells[2:5] == ["0.444", "0.286", "+0.159"] and cells[-1] == "2"  # 4/9 - 2/7 = 0.1587
+    with pytest.raises(Exception, match="no evaluation of base"):
+        write_usersim_table(paths, tmp_path / "u.md", compare=[("multitask", "base")])

@@ -152,15 +152,19 @@ rule guard_audit:
 rule usersim_table:
     input:
         evals=usersim_trivial_files() + usersim_eval_files(),
+        # per-sample outputs: the paired differences of usersim.comparisons
+        samples=[f.removesuffix(".json") + ".samples.jsonl" for f in usersim_trivial_files() + usersim_eval_files()],
         audits=expand(f"{R}/usersim/guard/{{dataset}}.json", dataset=config["usersim"]["datasets"]),
     output:
         md=f"{R}/tables/usersim.md",
         long=f"{R}/tables/usersim_long.tsv",
     params:
         py=PY,
+        compare=" ".join(f"{a}:{b}" for a, b in config["usersim"].get("comparisons", [])),
     log:
         f"{R}/logs/report/usersim_table.log",
     conda:
         "../envs/benchmark.yaml"
     shell:
-        "{params.py} -m benchmark usersim-table {input.evals} --out {output.md} --long {output.long} > {log} 2>&1"
+        "{params.py} -m benchmark usersim-table {input.evals} --out {output.md} --long {output.long} "
+        "--compare {params.compare} > {log} 2>&1"
