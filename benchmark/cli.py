@@ -374,7 +374,8 @@ def cmd_figure(a) -> int:
 def cmd_compare_reference(a) -> int:
     from benchmark.report.reference import main
 
-    return main(a.metrics, a.reference, tol=a.tol, quiet=a.quiet)
+    exact = set(a.exact) if a.exact is not None else None
+    return main(a.metrics, a.reference, tol=a.tol, quiet=a.quiet, exact=exact, require_all=a.require_all)
 
 
 def cmd_release(a) -> int:
@@ -671,6 +672,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reference", required=True, nargs="+", help="the reference TSVs, in the same order")
     s.add_argument("--tol", type=float, default=1e-9)
     s.add_argument("--quiet", action="store_true", help="print only cells that are off")
+    s.add_argument("--exact", type=_csv, default=None, help="comma-separated deterministic systems, held to --tol; "
+                   "every other system is graded OK / OKish (within its measured band) / FAIL. Default: all exact")
+    s.add_argument("--require-all", action="store_true", help="a reference cell this run did not produce fails")
 
     s = add("release", cmd_release, "make the committed reference from a finished run: tables, metrics JSONs, "
             "every cell's predictions as .jsonl.gz, costs.tsv (with a TOTAL row) and a sha256 MANIFEST.tsv")

@@ -72,20 +72,48 @@ def _long(tmp_path):
     return tmp_path / "long.tsv"
 
 
-def test_reference_comparison_reports_ok_off_missing_new(tmp_path):
+def test_reference_comparison_reports_ok_fail_not_run_new(tmp_path):
     aggregate(METRICS, tmp_path / "ref.tsv")
-    aggregate(METRICS[1:], tmp_path / "ours.tsv")  # one file fewer -> MISSING cells
+    aggregate(METRICS[1:], tmp_path / "ours.tsv")  # one file fewer -> its 8 cells were not run
     text = (tmp_path / "ours.tsv").read_text().replace("\t0.3\t", "\t0.3001\t", 1)
     text += "newsys\tredial\tredial\ttest\t0\tall\trecall@1\t0.5\t0.0\t1\t1\tnan\tnan\n"
     (tmp_path / "ours.tsv").write_text(text)
     rows = compare(tmp_path / "ours.tsv", tmp_path / "ref.tsv", tol=1e-6)
     statuses = [r["status"] for r in rows]
-    assert statuses.count("MISSING") == 8 and statuses.count("NEW") == 1
-    assert any(s.startswith("OFF by +0.0001") for s in statuses)
+    assert statuses.count("NOT RUN") == 8 and statuses.count("NEW") == 1
+    assert any(s.startswith("FAIL (off by +0.0001") for s in statuses)
+    assert [r["status"] for r in compare(tmp_path / "ours.tsv", tmp_path / "ref.tsv", require_all=True)
+            ].count("MISSING") == 8
     assert cli(["compare-reference", "--metrics", str(tmp_path / "ref.tsv"), "--reference",
                 str(tmp_path / "ref.tsv")]) == 0
     assert cli(["compare-reference", "--metrics", str(tmp_path / "ours.tsv"), "--reference",
                 str(tmp_path / "ref.tsv"), "--quiet"]) == 1
+
+
+def _row(system, seed, value, ci=(float("nan"), float("nan")), train="redial"):
+    return f"{system}\t{train}\tredial\ttest\t{seed}\tfresh\trecall@10\t{value!r}\t0.0\t1\t1\t{ci[0]!r}\t{ci[1]!r}\n"
+
+
+def test_graded_check_bands_come_from_seed_spread_then_the_system_then_the_bootstrap(tmp_path):
+    from benchmark.report.aggregate import COLUMNS
+
+    head = "\t".join(COLUMNS) + "\n"
+    # trained: seeds 0.10, 0.12, 0.14 -> sd 0.02, band 0.06 on redial->redial; on inspired->redial (one seed) the
+    # system's largest sd is used; "boot" has one seed and no sweep: 3 x half-width of [0.1, 0.2] = 0.15
+    ref = head + _row("trained", 0, 0.10) + _row("trained", 1, 0.12) + _row("trained", 2, 0.14) \
+        + _row("trained", 0, 0.30, train="inspired") + _row("boot", 0, 0.15, (0.1, 0.2)) + _row("popularity", 0, 0.2)
+    ours = head + _row("trained", 0, 0.15) + _row("trained", 1, 0.25) + _row("trained", 0, 0.35, train="inspired") \
+        + _row("boot", 0, 0.29) + _row("popularity", 0, 0.2 + 1e-6)
+    (tmp_path / "ref.tsv").write_text(ref)
+    (tmp_path / "ours.tsv").write_text(ours)
+    rows = {(r["key"][0], r["key"][1], r["key"][4]): r["status"]
+            for r in compare(tmp_path / "ours.tsv", tmp_path / "ref.tsv", exact={"popularity"})}
+    assert rows[("trained", "redial", 0)].startswith("OKish (off by +0.05; band 0.06: 3 x sd over 3 seeds)")
+    assert rows[("trained", "redial", 1)].startswith("FAIL (off by +0.13")
+    assert rows[("trained", "redial", 2)] == "NOT RUN"
+    assert rows[("trained", "inspired", 0)].startswith("OKish (off by +0.05; band 0.06: 3 x the system's largest")
+    assert rows[("boot", "redial", 0)].startswith("OKish (off by +0.14; band 0.15: 3 x bootstrap half-width")
+    assert rows[("popularity", "redial", 0)].startswith("FAIL (off by +1e-06; band 0: deterministic")
 
 
 def test_config_schema_errors_name_the_key():
@@ -139,5 +167,5 @@ def test_usersim_table_and_its_long_form_are_checked_against_a_reference(tmp_pat
     write_json(paths[0], _usersim_result("multitask", 0.5, 0.5, None))
     write_usersim_table(paths, tmp_path / "u.md", tmp_path / "u.tsv")
     off = [r for r in compare(tmp_path / "u.tsv", tmp_path / "ref.tsv") if not r["ok"]]
-    assert [(r["key"][0], r["key"][-1], r["status"]) for r in off] == [("usersim:multitask", "target_hit@10",
-                                                                        "OFF by +0.25")]
+    assert [(r["key"][0], r["key"][-1], r["status"].split(";")[0]) for r in off] == [
+        ("usersim:multitask", "target_hit@10", "FAIL (off by +0.25")]

@@ -88,6 +88,14 @@ def reference_inputs(all_inputs):
     return all_inputs
 
 
+def reproduce_inputs():
+    return [f"{R}/tables/metrics_long.tsv"] + ([f"{R}/tables/usersim_long.tsv"] if config["reference"].get("usersim") else [])
+
+
+def reproduce_references():
+    return [config["reference"]["metrics"]] + ([config["reference"]["usersim"]] if config["reference"].get("usersim") else [])
+
+
 TRANSFER_CELLS = [(a, b) for a in DATASETS for b in DATASETS]  # both directions and the in-domain diagonal
 
 
