@@ -70,7 +70,7 @@ rule all:
         f"{R}/tables/usersim_long.tsv",
         f"{R}/tables/transfer.md",
         f"{R}/tables/comparisons.md",
-        f"{R}/tables/report.html",
+        f"{R}/report.html",
     default_target: True
 
 
@@ -92,10 +92,10 @@ rule comparisons:
         f"{R}/tables/comparisons.md",
 
 
-# The HTML page of every table and figure of `all`.
+# The HTML page of every table and figure of `all` (also in `snakemake --report`).
 rule report:
     input:
-        f"{R}/tables/report.html",
+        f"{R}/report.html",
 
 
 # The four GRPO ablations of SMTPO (tables.llm.ablations) and their reward curves; separate from `all` for CPU cost.

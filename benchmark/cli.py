@@ -359,15 +359,17 @@ def cmd_comparisons(a) -> int:
 def cmd_report(a) -> int:
     from benchmark.report.html import write_report
 
-    out = write_report(a.tables, a.figures, a.out)
+    out = write_report(a.tables, a.figures, a.out, provenance=a.provenance)
     print(f"report ({len(a.tables)} tables, {len(a.figures)} figures) -> {out}")
     return 0
 
 
-def cmd_figure(a) -> int:
-    from benchmark.report.figure import write_figure
+def cmd_figures(a) -> int:
+    from benchmark.report.figure import write_figures
 
-    print(f"figure -> {write_figure(a.metrics, a.systems, a.metric, a.protocol, a.out)}")
+    paths = write_figures(a.out_dir, a.metrics, a.systems, a.ablation, a.transfer, a.transfer_systems, a.usersim,
+                          a.metric, a.protocol)
+    print("figures -> " + ", ".join(map(str, paths)))
     return 0
 
 
@@ -658,14 +660,20 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("report", cmd_report, "one self-contained HTML page of every rendered table and figure")
     s.add_argument("tables", nargs="+", help="Markdown tables rendered by the workflow (results/tables/*.md)")
     s.add_argument("--figures", nargs="*", default=[], help="PNG figures to embed")
+    s.add_argument("--provenance", nargs="*", default=[], help="metrics JSONs whose provenance is summarised")
     s.add_argument("--out", required=True, help="HTML path, e.g. results/tables/report.html")
 
-    s = add("figure", cmd_figure, "the main table as a bar chart: one metric per system and cell with its interval")
-    s.add_argument("metrics", nargs="+", help="metrics JSON files")
-    s.add_argument("--systems", type=_csv, required=True, help="row order, comma-separated")
+    s = add("figures", cmd_figures, "the report's figures: bars with intervals, Recall@k curves, transfer heat map, "
+            "simulator quality (PNG + TSV of the plotted values)")
+    s.add_argument("--metrics", nargs="*", default=[], help="metrics JSONs of the main table")
+    s.add_argument("--systems", type=_csv, default=[], help="main-table systems, in order")
+    s.add_argument("--ablation", type=_csv, default=[], help="systems of the ablation figure")
+    s.add_argument("--transfer", nargs="*", default=[], help="metrics JSONs of the transfer table")
+    s.add_argument("--transfer-systems", type=_csv, default=[], help="rows of the transfer heat map")
+    s.add_argument("--usersim", nargs="*", default=[], help="simulator evaluation JSONs")
     s.add_argument("--metric", default="recall@10")
     s.add_argument("--protocol", default="fresh")
-    s.add_argument("--out", required=True, help="PNG path (the plotted values go to the .tsv beside it)")
+    s.add_argument("--out-dir", required=True)
 
     s = add("compare-reference", cmd_compare_reference, "compare a long metrics TSV with the reference metrics")
     s.add_argument("--metrics", required=True, nargs="+", help="long TSVs (metrics_long.tsv, usersim_long.tsv)")

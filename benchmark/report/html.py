@@ -1,12 +1,13 @@
 """Stage ``report``: one self-contained HTML page with every rendered table and figure of a run.
 
     python -m benchmark report results/tables/{main,transfer,comparisons,retrieval,usersim}.md \\
-        --figures results/tables/plots/*.png --out results/tables/report.html
+        --figures results/tables/plots/*.png --provenance results/metrics/*/*/*/seed*.json --out results/report.html
 
 The page is built from the Markdown tables the workflow already renders (so it can never disagree with them),
 converted with Python-Markdown's ``tables`` extension; figures are embedded as base64 PNG, so the file opens
 offline and can be mailed or archived alone. A table of contents links every section. Each section names the
-file it came from.
+file it came from; a provenance section counts the git revisions, devices, torch versions and dates recorded in
+the metrics files, so a report mixing runs says so.
 """
 
 from __future__ import annotations
@@ -40,10 +41,35 @@ def section_id(path: Path) -> str:
     return re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "section"
 
 
+def provenance_summary(paths: Sequence[str | os.PathLike]) -> str:
+    """An HTML table: how many result files name each git revision, device, torch version and run date."""
+    from collections import Counter
+
+    from tabulate import tabulate
+
+    from benchmark.io import read_json
+
+    counts: dict[str, Counter] = {k: Counter() for k in ("git revision", "device", "torch", "date (UTC day)")}
+    for p in paths:
+        prov = read_json(p, "a metrics JSON").get("provenance") or {}
+        counts["git revision"][str(prov.get("git"))] += 1
+        counts["device"][str(prov.get("device"))] += 1
+        counts["torch"][str((prov.get("packages") or {}).get("torch"))] += 1
+        counts["date (UTC day)"][str(prov.get("date", ""))[:10]] += 1
+    rows = [[field, value, n] for field, c in counts.items() for value, n in sorted(c.items())]
+    return tabulate(rows, headers=["field", "value", "result files"], tablefmt="html", disable_numparse=True)
+
+
 def render_report(tables: Sequence[str | os.PathLike], figures: Sequence[str | os.PathLike] = (),
-                  title: str = "SMTPO reproducibility benchmark: results") -> str:
+                  title: str = "SMTPO reproducibility benchmark: results",
+                  provenance: Sequence[str | os.PathLike] = ()) -> str:
     """The HTML text of the report (see the module docstring)."""
     sections, toc = [], []
+    if provenance:
+        toc.append('<li><a href="#provenance">Provenance</a></li>')
+        sections.append(f'<section id="provenance">\n<h2>Provenance</h2>\n<p>From the <code>provenance</code> block '
+                        f"of {len(provenance)} metrics files (each also records package versions, input sha256 and "
+                        f"its seed).</p>\n{provenance_summary(provenance)}\n</section>")
     for path in map(Path, tables):
         if not path.is_file():
             raise InputError(path, "missing table: expected a Markdown table rendered by the workflow here")
@@ -70,7 +96,7 @@ def render_report(tables: Sequence[str | os.PathLike], figures: Sequence[str | o
             + "\n".join(sections) + "\n</body>\n</html>\n")
 
 
-def write_report(tables, figures, out, title: str | None = None) -> Path:
-    text = render_report(tables, figures, **({"title": title} if title else {}))
+def write_report(tables, figures, out, title: str | None = None, provenance=()) -> Path:
+    text = render_report(tables, figures, provenance=provenance, **({"title": title} if title else {}))
     write_text(out, text)
     return Path(out)

@@ -9,7 +9,7 @@ from benchmark.cli import main as cli
 from benchmark.config import ConfigError, check_config, load_config
 from benchmark.errors import InputError
 from benchmark.eval.compare import comparison_table, render_table
-from benchmark.report.figure import figure_points, write_figure
+from benchmark.report.figure import figure_points, write_figures
 from benchmark.report.html import render_report
 from benchmark.report.tables import render
 from tests.conftest import FIXTURES
@@ -50,26 +50,52 @@ def test_comparisons_cli_rejects_a_malformed_pair(tmp_path, capsys):
     assert "expected A:B pairs" in capsys.readouterr().err
 
 
-def test_figure_points_carry_the_table_interval_and_the_png_is_written(tmp_path):
+def test_figure_points_carry_the_table_interval_and_every_figure_is_written(tmp_path):
     results = [json.loads(p.read_text()) for p in METRICS]
     pts = figure_points(results, ["random", "popularity"], "recall@10", "fresh")
     assert {p[0] for p in pts} == {"random", "popularity"}
     for _, _, mean, low, high in pts:
         assert low <= mean <= high
-    out = write_figure(METRICS, ["random", "popularity"], "recall@10", "fresh", tmp_path / "f.png")
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (tmp_path / "f.tsv").read_text().startswith("system\tcell\tmean\tlow\thigh\n")
+    paths = write_figures(tmp_path, METRICS, ["random", "popularity"], ["popularity"], METRICS, ["popularity"])
+    assert [p.name for p in paths] == ["main_fresh_recall.png", "recall_at_k.png", "ablation_fresh_recall.png",
+                                       "transfer_heatmap.png"]
+    for p in paths:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.with_suffix(".tsv").is_file()
+    assert (tmp_path / "main_fresh_recall.tsv").read_text().startswith("system\tcell\tmean\tlow\thigh\n")
+    # popularity: ReDial R@10 in the fixture, plotted on the heat map unrounded
+    heat = (tmp_path / "transfer_heatmap.tsv").read_text().splitlines()
+    assert heat[0] == "system\tcell\tvalue" and all(line.startswith("popularity\t") for line in heat[1:])
+
+
+def test_usersim_figure_and_provenance_summary(tmp_path):
+    from benchmark.io import write_json
+    from benchmark.report.html import provenance_summary
+    from tests.unit.test_report import _usersim_result
+
+    paths = []
+    for variant in ("trivial-popular", "multitask"):
+        r = _usersim_result(variant, 0.1, 0.3)
+        r["intervals"] = {"attribute_f1": {"low": 0.2, "high": 0.4}}
+        paths.append(tmp_path / f"{variant}.json")
+        write_json(paths[-1], r)
+    (png,) = write_figures(tmp_path, usersim=paths)
+    assert png.name == "usersim.png" and "redial\tmultitask\tattribute_f1\t0.3" in png.with_suffix(".tsv").read_text()
+    prov = [tmp_path / "m0.json", tmp_path / "m1.json"]
+    for p, rev in zip(prov, ["abc", "abc-dirty"], strict=True):
+        write_json(p, {"provenance": {"git": rev, "device": "cpu", "packages": {"torch": "2.13.0"}, "date": "2026-11-27T10:00:00Z"}})
+    cells = [[c.strip() for c in re.findall(r"<td>(.*?)</td>", row)]
+             for row in re.findall(r"<tr>(.*?)</tr>", provenance_summary(prov))]
+    assert ["git revision", "abc-dirty", "1"] in cells and ["date (UTC day)", "2026-11-27", "2"] in cells
 
 
 def test_html_report_has_every_table_and_embedded_figure(tmp_path):
     (tmp_path / "main.md").write_text("# Main results\n\n| system | R@10 |\n|---|---|\n| popularity | 0.0603 |\n")
     (tmp_path / "transfer.md").write_text("# Transfer\n\n| system | x |\n|---|---|\n| dualview | 0.1 |\n")
-    png = tmp_path / "f.png"
-    write_figure(METRICS, ["random"], "recall@10", "fresh", png)
+    (png,) = [p for p in write_figures(tmp_path, METRICS, ["random"]) if p.name == "main_fresh_recall.png"]
     text = render_report([tmp_path / "main.md", tmp_path / "transfer.md"], [png])
     assert text.count("<table>") == 2 and "<td>0.0603</td>" in text
-    assert re.search(r'<img alt="f" src="data:image/png;base64,iVBORw0KGgo', text)
-    assert '<a href="#main">Main results</a>' in text and '<a href="#figure-f">' in text
+    assert re.search(r'<img alt="main_fresh_recall" src="data:image/png;base64,iVBORw0KGgo', text)
+    assert '<a href="#main">Main results</a>' in text and '<a href="#figure-main-fresh-recall">' in text
     with pytest.raises(InputError, match="missing table"):
         render_report([tmp_path / "nope.md"])
     with pytest.raises(InputError, match="expected a PNG"):

@@ -96,6 +96,9 @@ def reproduce_references():
     return [config["reference"]["metrics"]] + ([config["reference"]["usersim"]] if config["reference"].get("usersim") else [])
 
 
+# Figures of `all` (rule figures, benchmark/report/figure.py), in the order the report shows them.
+FIGURES = ["main_fresh_recall", "ablation_fresh_recall", "recall_at_k", "transfer_heatmap", "usersim"]
+
 TRANSFER_CELLS = [(a, b) for a in DATASETS for b in DATASETS]  # both directions and the in-domain diagonal
 
 

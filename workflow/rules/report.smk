@@ -126,14 +126,15 @@ rule comparisons_table:
         "--protocol {params.protocol} --out {output.md} > {log} 2>&1"
 
 
-# One self-contained HTML page of the tables of `all` (and their figure).
+# One self-contained HTML page of the tables and figures of `all`, with a provenance summary.
 rule report_html:
     input:
         tables=[f"{R}/tables/{name}.md" for name in
                 ("main", "transfer", "comparisons", "retrieval", "usersim", "costs")],
-        figures=[f"{R}/tables/plots/main_fresh_recall.png"],
+        figures=[f"{R}/tables/plots/{name}.png" for name in FIGURES],
+        metrics=metrics_files(),
     output:
-        f"{R}/tables/report.html",
+        report(f"{R}/report.html", category="Results", caption="../report/report.rst"),
     params:
         py=PY,
     log:
@@ -141,25 +142,33 @@ rule report_html:
     conda:
         "../envs/benchmark.yaml"
     shell:
-        "{params.py} -m benchmark report {input.tables} --figures {input.figures} --out {output} > {log} 2>&1"
+        "{params.py} -m benchmark report {input.tables} --figures {input.figures} --provenance {input.metrics} "
+        "--out {output} > {log} 2>&1"
 
 
-rule main_figure:
+rule figures:
     input:
-        metrics_files(),
+        metrics=metrics_files(),
+        transfer=transfer_metrics_files(),
+        usersim=usersim_trivial_files() + usersim_eval_files(),
     output:
-        png=f"{R}/tables/plots/main_fresh_recall.png",
-        tsv=f"{R}/tables/plots/main_fresh_recall.tsv",
+        png=[report(f"{R}/tables/plots/{name}.png", category="Figures", caption="../report/figure.rst")
+             for name in FIGURES],
+        tsv=[f"{R}/tables/plots/{name}.tsv" for name in FIGURES],
     params:
         py=PY,
+        out_dir=lambda w, output: os.path.dirname(output.png[0]),
         systems=",".join(config["run"]),
+        ablation=",".join(s for s in config["run"] if config["systems"][s].get("system") == "retriever"),
+        transfer_systems=",".join(config["tables"]["transfer"]["systems"]),
     log:
-        f"{R}/logs/report/main_figure.log",
+        f"{R}/logs/report/figures.log",
     conda:
         "../envs/benchmark.yaml"
     shell:
-        "{params.py} -m benchmark figure {input} --systems {params.systems} --metric recall@10 --protocol fresh "
-        "--out {output.png} > {log} 2>&1"
+        "{params.py} -m benchmark figures --metrics {input.metrics} --systems {params.systems} "
+        "--ablation {params.ablation} --transfer {input.transfer} --transfer-systems {params.transfer_systems} "
+        "--usersim {input.usersim} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule costs_table:
