@@ -7,9 +7,8 @@
 For each sample of the split (targets: ``fresh`` drops those already mentioned in the context), the prompt is
 ``prompt.build_prompt`` over the retriever's top-K for the context, and the completion is a template trace::
 
-    <think>The user says: "...". They mentioned Heat (1995). What matters: genres crime, drama; director
-    Michael Mann. Candidate 7, Thief (1981): crime, Michael Mann. Candidate 2, ...: no listed attribute in
-    common. Ranking: 7 first, then 2, 11.</think><answer>7, 2, 11, ...</answer>
+    <think>User: "I love heist films". Mentioned: Heat (1995). Wants: genres crime, drama; director Michael
+    Mann. 7: crime, Michael Mann. 2: no match.</think><answer>7, 2, 11, ...</answer>
 
 The answer lists the targets among the candidates first (in the sample's order), then the other candidates in
 retriever order, 10 in all. **Training only:** when the retriever misses a target, the target replaces a
@@ -31,7 +30,9 @@ from benchmark.recommender.config import RecommenderSFTConfig
 from benchmark.recommender.rewards import ATTRIBUTE_FIELDS, attributes_of
 
 CandidateFn = Callable[[Sequence[dict]], list[list[str]]]  # samples -> retriever ids per sample, best first
-QUOTE_CHARS = 160  # characters of the user's last message quoted in the trace
+QUOTE_CHARS = 60  # characters of the user's last message quoted in the trace
+LIKED = 2  # items of the context named in the trace
+EXPLAINED = 2  # answered candidates whose matching attributes the trace lists
 
 
 def retriever_candidates(retriever, catalog: Catalog, k: int, batch_size: int = 256) -> CandidateFn:
@@ -67,26 +68,28 @@ def inject(candidates: list[str], targets: Sequence[str], rng: random.Random) ->
     return out, len(missing)
 
 
-def _values(attrs: dict) -> str:
-    return "; ".join(f"{f} {', '.join(attrs[f])}" for f in ATTRIBUTE_FIELDS if attrs.get(f))
+def _values(attrs: dict, per_field: int = 2) -> str:
+    return "; ".join(f"{f} {', '.join(attrs[f][:per_field])}" for f in ATTRIBUTE_FIELDS if attrs.get(f))
 
 
 def trace(sample: dict, targets: list[dict], shown: dict[int, dict], answer: list[int], catalog: Catalog) -> str:
-    """The template reasoning: stated preferences -> attributes that matter -> how candidates match -> ranking."""
+    """The template reasoning: stated preferences -> attributes that matter -> how candidates match -> ranking.
+
+    Compact on purpose: with the answer it must fit the GRPO CPU recipe's ``max_new_tokens: 128``, or GRPO turns
+    would be cut before ``<answer>`` (ReDial, SmolLM2 tokens: median 219 / p99 324 in the first template with a
+    160-character quote and three candidates; see docs/recommender.md for the current figures).
+    """
     said = [t["text"] for t in sample["context"] if t["role"] == "seeker"]
-    lines = [f'The user says: "{said[-1][:QUOTE_CHARS]}".' if said else "The user has not said anything yet."]
-    liked = [prompt.item_title(catalog.by_id[i]) for i in sample.get("context_items", [])[-3:] if i in catalog]
+    lines = [f'User: "{said[-1][:QUOTE_CHARS]}".' if said else "User: nothing yet."]
+    liked = [prompt.item_title(catalog.by_id[i]) for i in sample.get("context_items", [])[-LIKED:] if i in catalog]
     if liked:
-        lines.append(f"They mentioned {', '.join(liked)}.")
+        lines.append(f"Mentioned: {', '.join(liked)}.")
     want = attributes_of(targets)
-    lines.append(f"What matters: {_values(want)}." if _values(want) else "What matters: no attribute is known.")
+    lines.append(f"Wants: {_values(want)}." if _values(want) else "Wants: unknown.")
     wanted = {(f, v.lower()) for f in ATTRIBUTE_FIELDS for v in want[f]}
-    for n in answer[:3]:
-        item = shown[n]
-        common = [v for f in ATTRIBUTE_FIELDS for v in attributes_of([item])[f] if (f, v.lower()) in wanted]
-        match = ", ".join(common) if common else "no listed attribute in common"
-        lines.append(f"Candidate {n}, {prompt.item_title(item)}: {match}.")
-    lines.append(f"Ranking: {answer[0]} first, then {', '.join(map(str, answer[1:3]))}.")
+    for n in answer[:EXPLAINED]:
+        common = [v for f in ATTRIBUTE_FIELDS for v in attributes_of([shown[n]])[f] if (f, v.lower()) in wanted]
+        lines.append(f"{n}: {', '.join(common[:3]) if common else 'no match'}.")
     return "<think>" + " ".join(lines) + "</think><answer>" + ", ".join(map(str, answer)) + "</answer>"
 
 

@@ -161,7 +161,7 @@ def test_sft_data_injects_missed_targets_in_training_only(fixture_results, tmp_p
         assert r["order"][result.numbers[0] - 1] == r["targets"][0]  # ground truth first
         rest = [r["order"][n - 1] for n in result.numbers[1:]]
         assert rest == [i for i in r["retriever_order"] if i not in r["targets"]]  # then retriever order
-        assert "What matters:" in text and "The user says:" in text
+        assert "Wants:" in text and "User:" in text
 
 
 # --- systems -------------------------------------------------------------------------------------------------
