@@ -103,7 +103,12 @@ TRANSFER_CELLS = [(a, b) for a in DATASETS for b in DATASETS]  # both directions
 
 
 def transfer_metrics_files():
-    return metrics_files(systems=config["tables"]["transfer"]["systems"], cells=TRANSFER_CELLS)
+    """The transfer table's cells: those of `cells` as the main table has them (seed sweep included), the others
+    (INSPIRED->ReDial) on `seeds` only: each is a ReDial-test prediction (~2-3 min on 2 cores per retriever)."""
+    systems = config["tables"]["transfer"]["systems"]
+    extra = [c for c in TRANSFER_CELLS if list(c) not in config["cells"]]
+    return metrics_files(systems=systems, cells=[tuple(c) for c in config["cells"]]) + [
+        f"{R}/metrics/{s}/{a}/{b}/seed{seed}.json" for s in systems for a, b in extra for seed in config["seeds"]]
 
 
 def comparison_inputs(wildcards=None):
