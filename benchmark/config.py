@@ -97,7 +97,8 @@ def check_config(config: dict, schema_path: str | os.PathLike = SCHEMA) -> dict:
     biggest = max(config["eval"]["ks"])
     if config["eval"]["topn"] < biggest:
         raise ConfigError(f"eval/topn ({config['eval']['topn']}) must be >= the largest k ({biggest})")
-    shown = [m for key in ("retrieval", "transfer", "comparisons") for m in config["tables"].get(key, {}).get("metrics", [])]
+    shown = [m for key in ("retrieval", "transfer", "comparisons")
+             for m in config["tables"].get(key, {}).get("metrics", [])]
     for metric in config["tables"]["metrics"] + shown:
         if int(metric.split("@")[1]) not in config["eval"]["ks"]:
             raise ConfigError(f"tables/metrics: {metric} uses a k not in eval/ks {config['eval']['ks']}")

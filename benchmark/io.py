@@ -10,17 +10,16 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import zlib
 import json
 import os
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from benchmark.errors import InputError
-
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)

@@ -84,16 +84,12 @@ def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str
     for train, test in cells:
         samples = read_jsonl(Path(processed_root) / test / "test.samples.jsonl", "evaluation samples")
         ids = [s["sample_id"] for s in samples]
-        cache: dict[str, dict] = {}
-
-        def lists(system: str) -> dict[str, list]:
-            if system not in cache:
-                path = Path(predictions_root) / system / train / test / f"seed{seed}.jsonl"
-                cache[system] = {sid: p["ranked_items"] for sid, p in read_predictions(path, ids).items()}
-            return cache[system]
-
+        lists = {}
+        for system in dict.fromkeys(x for pair in pairs for x in pair):
+            path = Path(predictions_root) / system / train / test / f"seed{seed}.jsonl"
+            lists[system] = {sid: p["ranked_items"] for sid, p in read_predictions(path, ids).items()}
         for a, b in pairs:
-            block = compare_rankings(samples, lists(a), lists(b), metrics, (protocol,), n_resamples,
+            block = compare_rankings(samples, lists[a], lists[b], metrics, (protocol,), n_resamples,
                                      bootstrap_seed)[protocol]
             rows.extend({"a_system": a, "b_system": b, "train": train, "test": test, "metric": m, **r}
                         for m, r in block.items())

@@ -145,7 +145,8 @@ def usersim_bars(paths, out: Path, keys=("attribute_f1", "target_hit@10")) -> Pa
         for ax, key in zip(axes[i], keys, strict=True):
             pts = [(r["variant"], r["metrics"][key], r.get("intervals", {}).get(key)) for r in mine
                    if r["metrics"].get(key) is not None]
-            err = [[v - (ci["low"] if ci else v) for _, v, ci in pts], [(ci["high"] if ci else v) - v for _, v, ci in pts]]
+            err = [[v - (ci["low"] if ci else v) for _, v, ci in pts],
+                   [(ci["high"] if ci else v) - v for _, v, ci in pts]]
             ax.barh(range(len(pts)), [v for _, v, _ in pts], xerr=err, capsize=2, color="tab:green")
             ax.set_yticks(range(len(pts)), [n for n, _, _ in pts], fontsize=8)
             ax.invert_yaxis()

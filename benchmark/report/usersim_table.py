@@ -104,9 +104,10 @@ def write_usersim_table(paths, out, long_out=None, compare=()) -> str:
             "counterfactual offer that name a held-out target. Cells: estimate [95% dialogue-level bootstrap "
             "interval]. Per-sample outputs: `results/usersim/eval/<variant>/<dataset>/seed<N>.samples.jsonl`.\n\n"
             + "\n\n".join(blocks) + "\n")
+    evaluated = {v for _, v in runs}
     for a, b in compare:
-        if not any(v == a for _, v in runs) or not any(v == b for _, v in runs):
-            raise BenchmarkError(f"usersim-table --compare {a}:{b}: no evaluation of {a if not any(v == a for _, v in runs) else b} among the inputs")
+        if missing := [v for v in (a, b) if v not in evaluated]:
+            raise BenchmarkError(f"usersim-table --compare {a}:{b}: no evaluation of {missing[0]} among the inputs")
     write_text(out, text)
     if long_out:
         write_long(long, long_out)

@@ -82,7 +82,8 @@ def test_usersim_figure_and_provenance_summary(tmp_path):
     assert png.name == "usersim.png" and "redial\tmultitask\tattribute_f1\t0.3" in png.with_suffix(".tsv").read_text()
     prov = [tmp_path / "m0.json", tmp_path / "m1.json"]
     for p, rev in zip(prov, ["abc", "abc-dirty"], strict=True):
-        write_json(p, {"provenance": {"git": rev, "device": "cpu", "packages": {"torch": "2.13.0"}, "date": "2026-11-27T10:00:00Z"}})
+        write_json(p, {"provenance": {"git": rev, "device": "cpu", "packages": {"torch": "2.13.0"},
+                                      "date": "2026-11-27T10:00:00Z"}})
     cells = [[c.strip() for c in re.findall(r"<td>(.*?)</td>", row)]
              for row in re.findall(r"<tr>(.*?)</tr>", provenance_summary(prov))]
     assert ["git revision", "abc-dirty", "1"] in cells and ["date (UTC day)", "2026-11-27", "2"] in cells
