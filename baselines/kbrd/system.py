@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from baselines.checkpoint import load_checkpoint, save_checkpoint
 from baselines.kbrd.graph import MetadataGraph, build_graph, link_text
 from baselines.kbrd.model import KBRDModel
 from benchmark.best_epoch import BestEpoch
@@ -31,11 +32,8 @@ from benchmark.data.context import pad_rows, recent_context_items
 from benchmark.device import resolve_device
 from benchmark.errors import BenchmarkError
 from benchmark.eval.evaluate import evaluate_rankings
-from benchmark.io import atomic_path
 from benchmark.progress import report
 from benchmark.seeding import single_thread_on_cpu
-
-MODEL_FILE = "model.pt"
 
 
 class KBRDSystem:
@@ -154,16 +152,10 @@ class KBRDSystem:
                           "edges": int(self.graph.edge_index.shape[1]), "linkable_names": len(self.graph.names)}}
 
     def save(self, out: str | Path) -> None:
-        state = {"model": {k: v.cpu() for k, v in self.model.state_dict().items()}, "hp": self.hp,
-                 "max_cast": self.max_cast, "item_ids": self.catalog.ids, "dataset": self.catalog.dataset}
-        with atomic_path(Path(out) / MODEL_FILE) as tmp:
-            torch.save(state, tmp)
+        save_checkpoint(out, self.model, self.catalog, hp=self.hp, max_cast=self.max_cast)
 
     def load(self, directory: str | Path, train: DatasetBundle) -> None:
-        state = torch.load(Path(directory) / MODEL_FILE, map_location="cpu")
-        if state["dataset"] != train.name or state["item_ids"] != train.catalog.ids:
-            raise BenchmarkError(f"kbrd model {directory} was trained on {state['dataset']!r} "
-                                 f"({len(state['item_ids'])} items), not on {train.dir} ({len(train.catalog)} items)")
+        state = load_checkpoint(directory, train, "kbrd")
         self.hp, self.max_cast, self.catalog = state["hp"], state["max_cast"], train.catalog
         self.graph = build_graph(self.catalog.items, self.max_cast)  # deterministic: the graph it was trained on
         self.model = KBRDModel(self.graph.n_nodes, self.graph.n_items, self.graph.n_relations, **self.hp)

@@ -29,16 +29,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from baselines.checkpoint import load_checkpoint, save_checkpoint
 from benchmark.best_epoch import BestEpoch
 from benchmark.data.bundle import Catalog, DatasetBundle, align
 from benchmark.data.context import pad_rows, recent_context_items
 from benchmark.device import resolve_device
-from benchmark.errors import BenchmarkError
 from benchmark.eval.evaluate import evaluate_rankings
-from benchmark.io import atomic_path
 from benchmark.progress import report
-
-MODEL_FILE = "model.pt"
 
 
 class SASRecModel(nn.Module):
@@ -141,16 +138,10 @@ class SASRecSystem:
                 "history": self.history, "compute_device": self.device}
 
     def save(self, out: str | Path) -> None:
-        state = {"model": {k: v.cpu() for k, v in self.model.state_dict().items()}, "hp": self.hp,
-                 "item_ids": self.catalog.ids, "dataset": self.catalog.dataset}
-        with atomic_path(Path(out) / MODEL_FILE) as tmp:
-            torch.save(state, tmp)
+        save_checkpoint(out, self.model, self.catalog, hp=self.hp)
 
     def load(self, directory: str | Path, train: DatasetBundle) -> None:
-        state = torch.load(Path(directory) / MODEL_FILE, map_location="cpu")
-        if state["dataset"] != train.name or state["item_ids"] != train.catalog.ids:
-            raise BenchmarkError(f"sasrec model {directory} was trained on {state['dataset']!r} "
-                                 f"({len(state['item_ids'])} items), not on {train.dir} ({len(train.catalog)} items)")
+        state = load_checkpoint(directory, train, "sasrec")
         self.hp, self.catalog = state["hp"], train.catalog
         self.model = SASRecModel(len(self.catalog), **self.hp)
         self.model.load_state_dict(state["model"])

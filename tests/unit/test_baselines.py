@@ -133,3 +133,23 @@ def test_kbrd_step_is_deterministic_on_cpu():
             opt.step()
         runs.append(model(context, g.edge_index, g.edge_type).detach())
     assert torch.equal(runs[0], runs[1])
+
+
+def test_trained_baseline_checkpoint_round_trip_and_catalogue_check(tmp_path, fixture_results):
+    from baselines.sequential.sasrec import SASRecSystem
+    from benchmark.data.bundle import DatasetBundle
+    from benchmark.errors import BenchmarkError
+
+    redial = DatasetBundle(fixture_results / "processed/redial")
+    inspired = DatasetBundle(fixture_results / "processed/inspired")
+    system = SASRecSystem(dim=8, heads=1, layers=1, epochs=1)
+    system.fit(redial, seed=0)
+    system.save(tmp_path)
+    loaded = SASRecSystem(dim=8, heads=1, layers=1, epochs=1)
+    loaded.load(tmp_path, redial)
+    samples = redial.samples("test")
+    assert loaded.recommend(samples, redial.catalog, 3) == system.recommend(samples, redial.catalog, 3)
+    with pytest.raises(BenchmarkError, match=r"sasrec model .* was trained on 'redial'"):
+        loaded.load(tmp_path, inspired)
+    with pytest.raises(BenchmarkError, match="no sasrec checkpoint.*train_sasrec"):
+        loaded.load(tmp_path / "elsewhere", redial)
