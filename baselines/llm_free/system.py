@@ -24,6 +24,7 @@ from baselines.llm_free.matching import TitleIndex, match_list, parse_list
 from benchmark.data.bundle import Catalog
 from benchmark.device import resolve_device
 from benchmark.errors import BenchmarkError
+from benchmark.generation import greedy_chat
 
 # He et al.'s "general" prompt, copied from their extracted.jsonl `prompt` field (spaces and line breaks included)
 PROMPT = ("Pretend you are a movie recommender system. \n I will give you a conversation between a user and you (a "
@@ -68,19 +69,9 @@ class LLMFree:
         torch.manual_seed(seed)  # greedy decoding: the seed changes nothing, set for uniformity
 
     def generate(self, prompts: list[str]) -> list[str]:
-        """Greedy batched generation of one user message each (left padding)."""
-        out = []
-        for start in range(0, len(prompts), self.batch_size):
-            texts = [self.tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
-                                                        add_generation_prompt=True)
-                     for p in prompts[start:start + self.batch_size]]
-            enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-            with torch.no_grad():
-                gen = self.model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False,
-                                          pad_token_id=self.tokenizer.pad_token_id)
-            width = enc["input_ids"].shape[1]
-            out.extend(self.tokenizer.decode(g[width:], skip_special_tokens=True) for g in gen)
-        return out
+        """Greedy batched generation of one user message each (``benchmark.generation.greedy_chat``)."""
+        return greedy_chat(self.model, self.tokenizer, [[{"role": "user", "content": p}] for p in prompts],
+                           self.batch_size, self.max_new_tokens)
 
     def index(self, catalog: Catalog) -> TitleIndex:
         if self._index is None or self._index[0] != id(catalog):

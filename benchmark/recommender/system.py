@@ -22,6 +22,7 @@ import torch
 
 from benchmark.data.bundle import Catalog, DatasetBundle
 from benchmark.errors import BenchmarkError
+from benchmark.generation import greedy_chat
 from benchmark.recommender import prompt
 from benchmark.recommender.parse import PARSER_VERSION, parse_answer, to_ranking
 
@@ -94,19 +95,8 @@ class LLMRecommenderSystem(_CandidateSystem):
         self.max_turns, self.max_chars = max_turns, max_chars
 
     def generate(self, conversations: list[list[dict]]) -> list[str]:
-        """Greedy batched generation (left padding) on the model's device."""
-        out = []
-        for start in range(0, len(conversations), self.batch_size):
-            texts = [self.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True)
-                     for m in conversations[start:start + self.batch_size]]
-            enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-            enc = enc.to(self.model.device)
-            with torch.no_grad():
-                gen = self.model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False,
-                                          pad_token_id=self.tokenizer.pad_token_id)
-            width = enc["input_ids"].shape[1]
-            out.extend(self.tokenizer.decode(g[width:], skip_special_tokens=True) for g in gen)
-        return out
+        """Greedy batched generation on the model's device (``benchmark.generation.greedy_chat``)."""
+        return greedy_chat(self.model, self.tokenizer, conversations, self.batch_size, self.max_new_tokens)
 
     def recommend(self, samples: Sequence[dict], catalog: Catalog, k: int) -> list[list[str]]:
         retrieved = self.retrieve(samples, catalog, k)
