@@ -414,6 +414,14 @@ def cmd_check_config(a) -> int:
     return 0
 
 
+def _training_args(s: argparse.ArgumentParser) -> None:
+    """The options every LoRA SFT stage shares."""
+    s.add_argument("--max-steps", type=int, default=None, help="override the recipe's max_steps")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True, help="output directory (adapter + meta.json)")
+    s.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -550,10 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--llm", required=True, help="meta.json of the prepared base LLM")
     s.add_argument("--recipe", required=True, help="workflow/recipes/usersim/*.yaml")
     s.add_argument("--tasks", default=None, help="task weights, e.g. feedback=1,attributes=1,target=1")
-    s.add_argument("--max-steps", type=int, default=None)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", required=True)
-    s.add_argument("--quiet", action="store_true")
+    _training_args(s)
 
     s = add("train-recommender-grpo", cmd_train_recommender_grpo, "multi-turn GRPO of the recommender (TRL "
             "GRPOTrainer + rollout_func; simulator in the loop)")
@@ -608,10 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", required=True, help="directory written by recommender-sft-data")
     s.add_argument("--llm", default=None, help="base model: meta.json, directory or hub id (default: recipe model)")
     s.add_argument("--recipe", required=True, help="workflow/recipes/recommender/sft/*.yaml")
-    s.add_argument("--max-steps", type=int, default=None)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", required=True)
-    s.add_argument("--quiet", action="store_true")
+    _training_args(s)
 
     s = add("guard-audit", cmd_guard_audit, "how often the simulator's leakage guard fires on a split (no model)")
     s.add_argument("--processed", required=True, nargs="+", help="processed dataset directories")
