@@ -99,6 +99,9 @@ def release(results: str | os.PathLike, out: str | os.PathLike) -> dict:
             if path.is_file() and path.suffix in TABLE_SUFFIXES:
                 shutil.copy2(path, tmp / path.name)
                 counts["tables"] += 1
+        if (results / "report.html").is_file():  # the HTML report (rule report_html) lives at the results root
+            shutil.copy2(results / "report.html", tmp / "report.html")
+            counts["tables"] += 1
         if (results / "tables/plots").is_dir():
             shutil.copytree(results / "tables/plots", tmp / "plots")
         for m in metrics:
