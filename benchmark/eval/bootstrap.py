@@ -101,6 +101,15 @@ def cluster_bootstrap(values: Sequence, clusters: Sequence[str], statistic: Call
     return Interval(estimate, low, high, n_clusters, method)
 
 
+def _paired_result(estimate: float, stats: np.ndarray, n_clusters: int, confidence: float, seed: int) -> dict:
+    """Interval and two-sided p of a paired difference from its resampled values ``stats`` (see paired_bootstrap)."""
+    low, high = _percentiles(stats, confidence)
+    # Tolerance: float sums of identical per-cluster differences can wobble by ~1e-17.
+    extreme = np.abs(stats - estimate) >= abs(estimate) - 1e-12
+    return {"difference": estimate, "low": low, "high": high, "p_value": float((1 + extreme.sum()) / (1 + stats.size)),
+            "n_clusters": n_clusters, "method": METHOD.format(n=stats.size, seed=seed)}
+
+
 def paired_bootstrap(a: Sequence[float], b: Sequence[float], clusters: Sequence[str], n_resamples: int = 1000,
                      seed: int = 0, confidence: float = 0.95) -> dict:
     """Difference of means ``mean(a) - mean(b)`` over the same units, with a cluster-bootstrap interval and p.
@@ -119,12 +128,7 @@ def paired_bootstrap(a: Sequence[float], b: Sequence[float], clusters: Sequence[
     diff = a_arr - b_arr
     estimate = float(diff.mean())
     stats = _weighted_means(diff, index, n_clusters, _resample_counts(n_clusters, n_resamples, seed))
-    low, high = _percentiles(stats, confidence)
-    # Tolerance: float sums of identical per-cluster differences can wobble by ~1e-17.
-    extreme = np.abs(stats - estimate) >= abs(estimate) - 1e-12
-    p_value = float((1 + extreme.sum()) / (1 + n_resamples))
-    return {"difference": estimate, "low": low, "high": high, "p_value": p_value, "n_clusters": n_clusters,
-            "method": METHOD.format(n=n_resamples, seed=seed)}
+    return _paired_result(estimate, stats, n_clusters, confidence, seed)
 
 
 def paired_statistic_bootstrap(a: Sequence, b: Sequence, clusters: Sequence[str],
@@ -152,11 +156,7 @@ def paired_statistic_bootstrap(a: Sequence, b: Sequence, clusters: Sequence[str]
     for r, row in enumerate(_resample_counts(n_clusters, n_resamples, seed)):
         units = [u for c in np.flatnonzero(row) for _ in range(row[c]) for u in members[c]]
         stats[r] = statistic([a[u] for u in units]) - statistic([b[u] for u in units])
-    low, high = _percentiles(stats, confidence)
-    extreme = np.abs(stats - estimate) >= abs(estimate) - 1e-12
-    return {"difference": estimate, "low": low, "high": high,
-            "p_value": float((1 + extreme.sum()) / (1 + n_resamples)), "n_clusters": n_clusters,
-            "method": METHOD.format(n=n_resamples, seed=seed)}
+    return _paired_result(estimate, stats, n_clusters, confidence, seed)
 
 
 def mean_intervals(columns: dict[str, Sequence[float]], clusters: Sequence[str], n_resamples: int = 1000,

@@ -68,7 +68,8 @@ def turn_points(specs: Sequence[str], metric: str, protocol: str) -> dict[str, l
     return {c: sorted(v) for c, v in points.items()}
 
 
-def _save(fig, path: Path) -> Path:
+def save_png(fig, path: Path) -> Path:
+    """Write a matplotlib figure atomically as PNG, without a version stamp (same figure, same bytes)."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight", metadata={"Software": None})  # no version stamp
     return path
@@ -92,7 +93,7 @@ def plot_rewards(metas: Sequence[str], out: Path) -> Path:
         ax.set_ylabel("mean reward")
     axes[0][0].legend(fontsize=7)
     write_text(out.with_suffix(".tsv"), "\n".join(rows) + "\n")
-    path = _save(fig, out)
+    path = save_png(fig, out)
     plt.close(fig)
     return path
 
@@ -114,7 +115,7 @@ def plot_turns(specs: Sequence[str], out: Path, metric: str, protocol: str) -> P
     ax.set_ylabel(f"{protocol} {metric}")
     ax.legend(fontsize=7)
     write_text(out.with_suffix(".tsv"), "\n".join(rows) + "\n")
-    path = _save(fig, out)
+    path = save_png(fig, out)
     plt.close(fig)
     return path
 

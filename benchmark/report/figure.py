@@ -23,7 +23,7 @@ from pathlib import Path
 
 from benchmark.errors import BenchmarkError
 from benchmark.io import read_json, write_text
-from benchmark.recommender.plots import _save
+from benchmark.recommender.plots import save_png
 from benchmark.report.tables import cell_name, collect, interval_of, metric_label
 
 
@@ -160,7 +160,7 @@ def _close(fig, out: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    path = _save(fig, out)
+    path = save_png(fig, out)
     plt.close(fig)
     return path
 
