@@ -276,13 +276,15 @@ def cmd_eval_usersim(a) -> int:
     return 0
 
 
-def cmd_tune_usersim_votes(a) -> int:
-    from benchmark.usersim.tune_votes import main
+def cmd_tune_usersim_decoding(a) -> int:
+    from benchmark.usersim.tune_decoding import describe, main
 
-    best = main(a.processed, a.llm, a.out, adapter=a.adapter, split=a.split, n=a.n, votes=a.votes, seed=a.seed,
-                max_turns=a.max_turns)["best"]
-    print(f"attribute decoding on {a.split}: votes {best['votes']} share {best['share']}: P {best['precision']:.3f} "
-          f"R {best['recall']:.3f} F1 {best['f1']:.3f}")
+    res = main(a.processed, a.llm, a.out, adapter=a.adapter, split=a.split, n=a.n, votes=a.votes,
+               scoring_grid=a.scored, seed=a.seed, max_turns=a.max_turns)
+    best, const = res["best"], res["trivial_popular"]
+    print(f"attribute decoding on {a.split} ({res['attribute_samples']} turns): {describe(best)}: "
+          f"P {best['precision']:.3f} R {best['recall']:.3f} F1 {best['f1']:.3f} "
+          f"(the constant answer on the same turns: F1 {const['f1']:.3f})")
     return 0
 
 
@@ -588,16 +590,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--batch-size", type=int, default=16)
     s.add_argument("--cache", default=None, help="generation cache (JSON lines; record/replay)")
-    s.add_argument("--decoding", default=None, help="attribute decoding chosen on valid (tune-usersim-votes JSON)")
+    s.add_argument("--decoding", default=None, help="attribute decoding chosen on valid (tune-usersim-decoding JSON)")
     s.add_argument("--out", required=True)
 
-    s = add("tune-usersim-votes", cmd_tune_usersim_votes, "choose the simulator's attribute vote decoding on valid")
+    s = add("tune-usersim-decoding", cmd_tune_usersim_decoding,
+            "choose the simulator's attribute decoding (greedy, scored, vote) on valid")
     s.add_argument("--processed", required=True)
     s.add_argument("--llm", required=True)
     s.add_argument("--adapter", default=None, help="LoRA adapter directory (omit for the base model)")
     s.add_argument("--split", default="valid", help="split the decoding is chosen on (never test)")
-    s.add_argument("--n", type=int, default=150, help="turns sampled (seeded)")
-    s.add_argument("--votes", type=int, default=8, help="sampled answers per turn (the grid uses the first m)")
+    s.add_argument("--n", type=int, default=100, help="turns sampled (seeded)")
+    s.add_argument("--votes", type=int, default=0,
+                   help="sampled answers per turn for the vote grid (0: no vote grid; 8 cost ~18 min on 2 cores)")
+    s.add_argument("--scored", action=argparse.BooleanOptionalAction, default=True,
+                   help="include the scored (calibrated genre likelihood) grid")
     s.add_argument("--max-turns", type=int, default=USERSIM_MAX_TURNS, help="history turns in each prompt")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True)

@@ -34,7 +34,7 @@ from collections import Counter
 from pathlib import Path
 
 from benchmark.data.bundle import DatasetBundle
-from benchmark.io import write_json, write_jsonl
+from benchmark.io import read_json, write_json, write_jsonl
 from benchmark.provenance import provenance
 from benchmark.usersim import scoring, templates
 from benchmark.usersim.simulator import Request, UserSimulator
@@ -169,10 +169,10 @@ def samples_path(out) -> Path:
 def main(processed, llm, out, adapter=None, embedder=None, variant: str = "", n: int = 100, seed: int = 0,
          batch_size: int = 16, cache=None, max_turns: int = templates.MAX_TURNS, decoding=None) -> dict:
     """``variant`` ``trivial-popular`` / ``trivial-context`` evaluates a trivial answerer (no model loaded);
-    ``decoding``: a ``tune-usersim-votes`` output (the attribute decoding chosen on the valid split)."""
+    ``decoding``: a ``tune-usersim-decoding`` output (the attribute decoding chosen on the valid split)."""
     from benchmark.models.base import model_path
     from benchmark.retrieval.semantic import load_encoder
-    from benchmark.usersim.tune_votes import load_decoding
+    from benchmark.usersim.tune_decoding import describe, load_decoding
 
     bundle = DatasetBundle(processed)
     if variant.startswith(TRIVIAL_PREFIX):
@@ -189,8 +189,8 @@ def main(processed, llm, out, adapter=None, embedder=None, variant: str = "", n:
               "intervals": res["intervals"], "per_sample": samples_path(out).name,
               "interval_method": "95% dialogue-level cluster bootstrap (benchmark/eval/bootstrap.py, 1000 resamples)",
               "guard_events": getattr(sim, "guard_events", []),
-              "attribute_decoding": {"votes": getattr(sim, "attribute_votes", None),
-                                     "share": getattr(sim, "attribute_vote_share", None), "chosen_by": decoding}}
+              "attribute_decoding": {"decoding": describe(read_json(decoding, "attribute decoding")["best"])
+                                     if decoding else "greedy", "chosen_by": decoding}}
     result["wall_seconds"] = time.time() - started
     m = result["metrics"]
     feedback_seconds = m["seconds"]["feedback"] + m["seconds"]["leakage"]

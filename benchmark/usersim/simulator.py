@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 from benchmark.errors import BenchmarkError
-from benchmark.usersim import guard, templates
+from benchmark.usersim import guard, scored, templates
 
 
 @dataclass
@@ -100,7 +100,8 @@ class UserSimulator:
     def __init__(self, model, tokenizer, model_id: str, cache: GenerationCache | None = None, seed: int = 0,
                  max_new_tokens: int = 48, temperature: float = 0.0, batch_size: int = 16,
                  max_turns: int = templates.MAX_TURNS, attribute_max_new_tokens: int = 40,
-                 attribute_votes: int = ATTRIBUTE_VOTES, attribute_vote_share: float = ATTRIBUTE_VOTE_SHARE):
+                 attribute_votes: int = ATTRIBUTE_VOTES, attribute_vote_share: float = ATTRIBUTE_VOTE_SHARE,
+                 attribute_scoring: dict | None = None):
         self.model, self.tokenizer, self.model_id = model.eval(), tokenizer, model_id
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
@@ -110,6 +111,8 @@ class UserSimulator:
         self.batch_size, self.max_turns = batch_size, max_turns
         self.attribute_max_new_tokens = attribute_max_new_tokens
         self.attribute_votes, self.attribute_vote_share = attribute_votes, attribute_vote_share
+        # scored decoding (scored.py): {"genres", "log_prior", "mean", "lam", "k", "names"} from tune_decoding
+        self.attribute_scoring = attribute_scoring
         self.guard_events: list[dict] = []  # every guard firing: {"sample_id", "item_id", "where", "matched", ...}
 
     @property
@@ -145,10 +148,23 @@ class UserSimulator:
 
     def attributes(self, requests: Sequence[Request]) -> list[str]:
         prompts = [templates.attributes_prompt(r.history, self.max_turns) for r in requests]
+        if self.attribute_scoring:
+            sc = self.attribute_scoring
+            greedy = self._generate(prompts, requests, self.attribute_max_new_tokens) if sc["names"] == "greedy" \
+                else [""] * len(requests)
+            ell = self.genre_loglik(requests, sc["genres"])
+            return [scored.answer(scored.rank_genres(sc["log_prior"], sc["mean"], e, sc["genres"], sc["lam"]),
+                                  sc["k"], g, sc["names"]) for e, g in zip(ell, greedy, strict=True)]
         if not self.attribute_votes:
             return self._generate(prompts, requests, self.attribute_max_new_tokens)
         joined = self._generate(prompts, requests, self.attribute_max_new_tokens, votes=self.attribute_votes)
         return [templates.vote_attributes(j.split(VOTE_SEP), self.attribute_vote_share) for j in joined]
+
+    def genre_loglik(self, requests: Sequence[Request], genres: Sequence[str]) -> list[list[float]]:
+        """log P(answer ``genres: g`` + delimiter | the guarded attribute prompt) per request and genre."""
+        texts = [self._render(self._guarded(templates.attributes_prompt(r.history, self.max_turns), r))
+                 for r in requests]
+        return scored.genre_loglik(self.model, self.tokenizer, texts, genres)
 
     def target(self, requests: Sequence[Request]) -> list[str]:
         prompts = [templates.target_prompt(r.history, max_turns=self.max_turns) for r in requests]

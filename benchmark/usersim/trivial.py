@@ -28,10 +28,15 @@ def _first_with_meta(items: Sequence[dict]) -> dict | None:
     return next((t for t in items if any(templates.attribute_values(t).values())), None)
 
 
+def training_attribute_golds(bundle: DatasetBundle) -> list[dict[str, list[str]]]:
+    """Attributes of the first target with metadata of every training sample (the SFT answers' source)."""
+    return [templates.attribute_values(t) for s in bundle.samples("train")
+            if (t := _first_with_meta([bundle.catalog.by_id[i] for i in s["targets"]]))]
+
+
 def constant_attributes(bundle: DatasetBundle) -> dict[str, list[str]]:
     """Top-k genres of the training targets, k (1..8) maximising micro-F1 on those targets."""
-    golds = [templates.attribute_values(t) for s in bundle.samples("train")
-             if (t := _first_with_meta([bundle.catalog.by_id[i] for i in s["targets"]]))]
+    golds = training_attribute_golds(bundle)
     ranked = [g for g, _ in sorted(Counter(g.lower() for v in golds for g in v["genres"]).items(),
                                    key=lambda kv: (-kv[1], kv[0]))]
     answers = [{"genres": ranked[:k], "director": [], "cast": []} for k in range(1, min(8, len(ranked)) + 1)]

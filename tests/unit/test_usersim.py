@@ -313,9 +313,9 @@ def test_vote_decoding_of_attributes(sim, monkeypatch):
 
 
 def test_vote_decoding_is_chosen_on_valid_by_hand(sim, fixture_results, monkeypatch, tmp_path):
-    """tune_votes scores greedy and every (votes, share) of the grid on the split and keeps the best micro F1."""
+    """tune_decoding scores greedy and every (votes, share) of the grid on the split and keeps the best micro F1."""
     from benchmark.io import write_json
-    from benchmark.usersim import tune_votes
+    from benchmark.usersim import tune_decoding
     from benchmark.usersim.evaluate import select_samples
 
     bundle = DatasetBundle(fixture_results / "processed/redial")
@@ -327,7 +327,7 @@ def test_vote_decoding_is_chosen_on_valid_by_hand(sim, fixture_results, monkeypa
     tuner = UserSimulator(sim.model, sim.tokenizer, sim.model_id)
     monkeypatch.setattr(tuner, "_run", lambda texts, n, seed=0, votes=0: sampled * len(texts) if votes
                         else [greedy] * len(texts))
-    res = tune_votes.tune(tuner, bundle, samples, votes=8)
+    res = tune_decoding.tune(tuner, bundle, samples, votes=8, scoring_grid=False)
     assert res["attribute_samples"] == 1 and res["grid"][0]["f1"] == pytest.approx(0.4)
     # the first 4 samples: 3 x (action, comedy), 1 x drama -> share <= 0.25 keeps all three: P 2/3, R 1/2
     four = {g["share"]: g for g in res["grid"] if g["votes"] == 4}
@@ -335,4 +335,78 @@ def test_vote_decoding_is_chosen_on_valid_by_hand(sim, fixture_results, monkeypa
     assert res["best"]["votes"] == 4 and res["best"]["share"] == 0.5  # F1 2/3; the smallest vote count wins ties
     assert res["trivial_popular"]["answer"].endswith("director: none | cast: none")  # the bar on the same turns
     write_json(tmp_path / "d.json", res)
-    assert tune_votes.load_decoding(tmp_path / "d.json") == {"attribute_votes": 4, "attribute_vote_share": 0.5}
+    assert tune_decoding.load_decoding(tmp_path / "d.json") == {"attribute_votes": 4, "attribute_vote_share": 0.5}
+
+
+def test_scored_ranking_and_answer_by_hand():
+    from benchmark.usersim import scored
+
+    prior = scored.genre_prior([{"genres": ["Drama", "comedy"]}, {"genres": ["drama"]}, {"genres": ["horror"]}])
+    assert prior == {"comedy": 0.25, "drama": 0.5, "horror": 0.25}
+    # lam 0: the prior's order (ties by vocabulary order); lam 1: the calibrated likelihood moves horror up
+    genres, log_prior = list(prior), [-1.386, -0.693, -1.386]
+    assert scored.rank_genres(log_prior, [-2, -2, -5], [-2, -2, -2], genres, 0.0) == ["drama", "comedy", "horror"]
+    assert scored.rank_genres(log_prior, [-2, -2, -5], [-2, -2, -2], genres, 1.0) == ["horror", "drama", "comedy"]
+    greedy = "genres: drama | director: Dir D | cast: none"
+    # the greedy answer's names, as parsed (lower case)
+    assert scored.answer(["horror", "drama"], 1, greedy, "greedy") == "genres: horror | director: dir d | cast: none"
+    assert scored.answer(["horror", "drama"], 2, greedy, "none") == \
+        "genres: horror, drama | director: none | cast: none"
+    assert scored.answer(["horror"], 1, "garbage", "greedy") == "genres: horror | director: none | cast: none"
+
+
+def test_genre_loglik_with_the_cache_equals_a_plain_forward_pass(sim):
+    """The cached, batched log-likelihood equals log P(genres: g) + log P(delimiter) from one plain pass per genre."""
+    from benchmark.usersim import scored
+
+    text = sim._render(templates.attributes_prompt(HISTORY))
+    genres = ["horror", "science fiction", "drama"]
+    got = scored.genre_loglik(sim.model, sim.tokenizer, [text], genres)[0]
+    tok = sim.tokenizer
+    delims = [tok(d, add_special_tokens=False)["input_ids"][0] for d in scored.DELIMITERS]
+    for g, value in zip(genres, got, strict=True):
+        p_ids = tok(text + scored.ANSWER_PREFIX, add_special_tokens=False)["input_ids"]
+        c_ids = tok(" " + g, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logp = torch.log_softmax(sim.model(torch.tensor([p_ids + c_ids])).logits[0].float(), -1)
+        want = sum(logp[len(p_ids) - 1 + t, c].item() for t, c in enumerate(c_ids))
+        want += torch.logsumexp(logp[len(p_ids) + len(c_ids) - 1, delims], 0).item()
+        assert value == pytest.approx(want, abs=1e-3)
+
+
+def test_scored_decoding_is_chosen_on_valid_and_used_by_the_simulator(sim, fixture_results, monkeypatch, tmp_path):
+    """A fake likelihood that points at the gold genres: the grid picks lam > 0, and the simulator answers with it."""
+    from benchmark.io import write_json
+    from benchmark.usersim import tune_decoding
+    from benchmark.usersim.evaluate import select_samples
+
+    bundle = DatasetBundle(fixture_results / "processed/redial")
+    # golds: 9001#1 horror (1 pair); 9001#3 action, comedy, Dir D, Star D (4 pairs)
+    samples = [s for s in select_samples(bundle, "test", 10, seed=0) if s["sample_id"] in ("9001#1", "9001#3")]
+    tuner = UserSimulator(sim.model, sim.tokenizer, sim.model_id)
+    monkeypatch.setattr(tuner, "_run", lambda texts, n, seed=0, votes=0: ["genres: drama"] * len(texts))
+    likes = {"9001#1": {"horror"}, "9001#3": {"action", "comedy"}}
+    fake = lambda reqs, genres: [[10.0 if g in likes[r.sample_id] else 0.0 for g in genres] for r in reqs]  # noqa: E731
+    monkeypatch.setattr(tuner, "genre_loglik", fake)
+    # prior: drama 4/7, action, comedy, horror 1/7 each (log ratio 1.386)
+    monkeypatch.setattr(tune_decoding, "training_attribute_golds",
+                        lambda b: [{"genres": ["drama"]}] * 4 + [{"genres": [g]} for g in ("action", "comedy",
+                                                                                          "horror")])
+    res = tune_decoding.tune(tuner, bundle, samples, votes=0)
+    best = res["best"]
+    assert res["calibration"]["genres"] == ["action", "comedy", "drama", "horror"]
+    assert res["calibration"]["mean"] == [5.0, 5.0, 0.0, 5.0]
+    # lam 0 ranks drama first for both (k 4 at best: P 3/8, R 3/5, F1 6/13); lam 0.5 moves each sample's liked
+    # genres (+2.5) above drama (+1.386): k 2 gives 9001#1 horror + drama, 9001#3 action + comedy: P 3/4, R 3/5, F1 2/3
+    assert max(g["f1"] for g in res["grid"] if g.get("lam") == 0.0) == pytest.approx(6 / 13)
+    assert best["decoding"] == "scored" and best["k"] == 2 and best["lam"] == 0.5 and best["names"] == "none"
+    assert best["f1"] == pytest.approx(2 / 3) and res["grid"][0]["f1"] == 0.0  # greedy said drama only
+    write_json(tmp_path / "d.json", res)
+    kwargs = tune_decoding.load_decoding(tmp_path / "d.json")
+    assert kwargs["attribute_scoring"]["k"] == 2 and kwargs["attribute_scoring"]["genres"] == \
+        res["calibration"]["genres"]
+    user = UserSimulator(sim.model, sim.tokenizer, sim.model_id, **kwargs)
+    monkeypatch.setattr(user, "genre_loglik", fake)
+    answer = user.attributes([Request(HISTORY, sample_id="9001#3")])[0]
+    assert templates.parse_attributes(answer)["genres"] == {"action", "comedy"}
+    assert tune_decoding.describe(best) == f"scored lam {best['lam']} k 2 names none"

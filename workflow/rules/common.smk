@@ -279,7 +279,7 @@ def usersim_trivial_files():
 
 
 def usersim_eval_inputs_decoding(wildcards):
-    """usersim_eval_inputs + the attribute decoding chosen on valid (rule tune_usersim_votes) for SFT variants."""
+    """usersim_eval_inputs + the attribute decoding chosen on valid (rule tune_usersim_decoding) for SFT variants."""
     inputs = usersim_eval_inputs(wildcards)
     if "adapter" in inputs and config["usersim"].get("attribute_decoding"):
         inputs["decoding"] = (f"{R}/usersim/decoding/{wildcards.uvariant}/{wildcards.dataset}/"

@@ -49,7 +49,7 @@ rule train_usersim:
         "2>&1 | tee {log} | {params.py} -m benchmark.progress"
 
 
-rule tune_usersim_votes:
+rule tune_usersim_decoding:
     input:
         stats=f"{R}/processed/{{dataset}}/stats.json",
         llm=f"{R}/models/base/llm/meta.json",
@@ -62,9 +62,12 @@ rule tune_usersim_votes:
         adapter=lambda w, input: f"{os.path.dirname(input.adapter)}/adapter",
         n=lambda w: config["usersim"]["attribute_decoding"]["valid_samples"],
         votes=lambda w: config["usersim"]["attribute_decoding"]["votes"],
+        scored=lambda w: "--scored" if config["usersim"]["attribute_decoding"]["scored"] else "--no-scored",
         max_turns=config["usersim"]["max_turns"],
     log:
         f"{R}/logs/usersim/decoding/{{uvariant}}/{{dataset}}/seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/usersim/decoding/{{uvariant}}/{{dataset}}/seed{{seed}}.tsv"
     threads: 2
     resources:
         mem_mb=8000,
@@ -72,8 +75,9 @@ rule tune_usersim_votes:
     conda:
         "../envs/benchmark.yaml"
     shell:
-        "{params.py} -m benchmark tune-usersim-votes --processed {params.processed} --llm {input.llm} "
-        "--adapter {params.adapter} --split valid --n {params.n} --votes {params.votes} --seed {wildcards.seed} "
+        "{params.py} -m benchmark tune-usersim-decoding --processed {params.processed} --llm {input.llm} "
+        "--adapter {params.adapter} --split valid --n {params.n} --votes {params.votes} {params.scored} "
+        "--seed {wildcards.seed} "
         "--max-turns {params.max_turns} --out {output} > {log} 2>&1"
 
 
