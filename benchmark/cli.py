@@ -350,9 +350,9 @@ def cmd_comparisons(a) -> int:
     for pair in pairs + cells:
         if len(pair) != 2 or not all(pair):
             raise BenchmarkError(f"comparisons: expected A:B pairs and TRAIN:TEST cells, got {':'.join(pair)!r}")
-    rows = comparison_table(pairs, cells, a.predictions, a.processed, a.seed, a.metrics, a.protocol, a.n_resamples)
-    write_text(a.out, render_table(rows, a.protocol, a.n_resamples, a.seed))
-    write_text(Path(a.out).with_suffix(".tex"), render_table(rows, a.protocol, a.n_resamples, a.seed,
+    rows = comparison_table(pairs, cells, a.predictions, a.processed, a.seeds, a.metrics, a.protocol, a.n_resamples)
+    write_text(a.out, render_table(rows, a.protocol, a.n_resamples))
+    write_text(Path(a.out).with_suffix(".tex"), render_table(rows, a.protocol, a.n_resamples,
                                                              tablefmt="latex_booktabs"))
     print(f"{len(rows)} comparisons -> {a.out}")
     return 0
@@ -659,7 +659,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cells", nargs="+", required=True, metavar="TRAIN:TEST")
     s.add_argument("--predictions", default="results/predictions", help="predictions root")
     s.add_argument("--processed", default="results/processed", help="processed root (one folder per dataset)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the predictions compared")
+    s.add_argument("--seeds", type=int, nargs="+", default=[0],
+                   help="seeds averaged per system (those it has predictions for; at least one)")
     s.add_argument("--metrics", type=_csv, default=["recall@10", "ndcg@10"])
     s.add_argument("--protocol", default="fresh")
     s.add_argument("--n-resamples", type=int, default=1000)

@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from tabulate import tabulate
 
 from benchmark.errors import BenchmarkError
@@ -74,41 +75,92 @@ def render(result: dict, digits: int = 4) -> str:
     return f"A = {result['a']}\nB = {result['b']}\n{table}\n{result['method']}"
 
 
+def _seed_lists(predictions_root, system: str, train: str, test: str, seeds: Sequence[int],
+                ids: list[str]) -> dict[int, dict[str, list]]:
+    """``{seed: {sample_id: ranked_items}}`` of the seeds whose predictions exist (``.jsonl`` or ``.jsonl.gz``)."""
+    out = {}
+    for seed in seeds:
+        base = Path(predictions_root) / system / train / test / f"seed{seed}.jsonl"
+        path = next((p for p in (base, base.with_name(base.name + ".gz")) if p.exists()), None)
+        if path is not None:
+            out[seed] = {sid: p["ranked_items"] for sid, p in read_predictions(path, ids).items()}
+    if not out:
+        raise BenchmarkError(f"comparisons: no predictions of {system} on {train}->{test} for seeds "
+                             f"{list(seeds)} (looked for {base} and its .gz); run its predict rule first")
+    return out
+
+
+def _seed_mean_values(samples, per_seed: dict[int, dict], protocol: str, ks) -> tuple[dict, list, dict]:
+    """Per-pair metric values averaged over the seeds, the pairs' dialogues, and each seed's means."""
+    by_seed = {}
+    for seed, lists in per_seed.items():
+        ranks, clusters, _ = pair_ranks(samples, lists, protocol)
+        by_seed[seed] = per_pair_values(ranks, ks)
+    n = len(by_seed)
+    first = next(iter(by_seed.values()))
+    mean = {m: [sum(v[m][i] for v in by_seed.values()) / n for i in range(len(first[m]))] for m in first}
+    means = {seed: {m: (sum(v) / len(v) if v else float("nan")) for m, v in vals.items()}
+             for seed, vals in by_seed.items()}
+    return mean, clusters, means
+
+
 def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str, str]],
-                     predictions_root: str | os.PathLike, processed_root: str | os.PathLike, seed: int = 0,
-                     metrics: Sequence[str] = ("recall@10", "ndcg@10"), protocol: str = "fresh",
-                     n_resamples: int = 1000, bootstrap_seed: int = 0) -> list[dict]:
+                     predictions_root: str | os.PathLike, processed_root: str | os.PathLike,
+                     seeds: Sequence[int] = (0,), metrics: Sequence[str] = ("recall@10", "ndcg@10"),
+                     protocol: str = "fresh", n_resamples: int = 1000, bootstrap_seed: int = 0) -> list[dict]:
     """Every configured comparison (A, B) on every cell: one row per metric with A, B, A - B, its paired 95%
-    interval and p. Predictions: ``<predictions_root>/<system>/<train>/<test>/seed<seed>.jsonl``."""
+    interval and p. Predictions: ``<predictions_root>/<system>/<train>/<test>/seed<N>.jsonl[.gz]``.
+
+    Seeds: each system's per-pair values are averaged over those of ``seeds`` it has predictions for (a model-free
+    system has one); the bootstrap resamples dialogues of the seed-averaged values, so the interval is about the
+    test samples. ``seed_sd`` is the standard deviation of the per-seed difference over the seeds both systems
+    have (None below 2): the training noise the interval does not cover."""
+    if not seeds:
+        raise BenchmarkError("comparisons: give at least one seed")
+    ks = sorted({int(m.split("@")[1]) for m in metrics})
     rows = []
     for train, test in cells:
         samples = read_jsonl(Path(processed_root) / test / "test.samples.jsonl", "evaluation samples")
         ids = [s["sample_id"] for s in samples]
-        lists = {}
+        values = {}
         for system in dict.fromkeys(x for pair in pairs for x in pair):
-            path = Path(predictions_root) / system / train / test / f"seed{seed}.jsonl"
-            lists[system] = {sid: p["ranked_items"] for sid, p in read_predictions(path, ids).items()}
+            lists = _seed_lists(predictions_root, system, train, test, seeds, ids)
+            values[system] = (*_seed_mean_values(samples, lists, protocol, ks), sorted(lists))
         for a, b in pairs:
-            block = compare_rankings(samples, lists[a], lists[b], metrics, (protocol,), n_resamples,
-                                     bootstrap_seed)[protocol]
-            rows.extend({"a_system": a, "b_system": b, "train": train, "test": test, "metric": m, **r}
-                        for m, r in block.items())
+            (va, clusters, means_a, seeds_a), (vb, _, means_b, seeds_b) = values[a], values[b]
+            common = [s for s in seeds_a if s in seeds_b]
+            for m in metrics:
+                res = paired_bootstrap(va[m], vb[m], clusters, n_resamples=n_resamples, seed=bootstrap_seed)
+                diffs = [means_a[s][m] - means_b[s][m] for s in common]
+                sd = float(np.std(diffs, ddof=1)) if len(diffs) >= 2 else None
+                rows.append({"a_system": a, "b_system": b, "train": train, "test": test, "metric": m,
+                             "a": sum(va[m]) / len(va[m]) if va[m] else float("nan"),
+                             "b": sum(vb[m]) / len(vb[m]) if vb[m] else float("nan"), **res, "pairs": len(va[m]),
+                             "a_seeds": seeds_a, "b_seeds": seeds_b, "seed_sd": sd})
     return rows
 
 
-def render_table(rows: Sequence[dict], protocol: str, n_resamples: int, seed: int, digits: int = 4,
+def render_table(rows: Sequence[dict], protocol: str, n_resamples: int, digits: int = 4,
                  tablefmt: str = "github", bootstrap_seed: int = 0) -> str:
     from benchmark.report.tables import cell_name, metric_label
+
+    def seeds(r):
+        return f"{len(r['a_seeds'])}/{len(r['b_seeds'])}"
 
     body = [[f"{r['a_system']} − {r['b_system']}", cell_name(r["train"], r["test"]), metric_label(r["metric"]),
              f"{r['a']:.{digits}f}", f"{r['b']:.{digits}f}", f"{r['difference']:+.{digits}f}",
              f"[{r['low']:+.{digits}f}, {r['high']:+.{digits}f}]", f"{r['p_value']:.3g}",
-             "yes" if r["low"] > 0 or r["high"] < 0 else "no", r["pairs"], r["n_clusters"]] for r in rows]
+             "yes" if r["low"] > 0 or r["high"] < 0 else "no", seeds(r),
+             "—" if r["seed_sd"] is None else f"{r['seed_sd']:.{digits}f}", r["pairs"], r["n_clusters"]]
+            for r in rows]
     table = tabulate(body, headers=["A − B", "cell", "metric", "A", "B", "A − B", "95% interval", "p",
-                                    "significant", "pairs", "dialogues"], tablefmt=tablefmt, disable_numparse=True)
+                                    "significant", "seeds A/B", "seed sd", "pairs", "dialogues"], tablefmt=tablefmt,
+                     disable_numparse=True)
     card = (f"protocol `{protocol}`; paired {METHOD.format(n=n_resamples, seed=bootstrap_seed)} over the same (sample, "
-            f"target) pairs, seed-{seed} predictions of both systems; significant = the 95% interval excludes 0 "
-            "(no correction for the number of comparisons).")
+            "target) pairs; each system's per-pair values are averaged over its seeds (`seeds A/B`), so the interval "
+            "covers the test samples, and `seed sd` is the standard deviation of A − B over the seeds both have (the "
+            "training noise; — below 2 seeds); significant = the 95% interval excludes 0 (no correction for the "
+            "number of comparisons).")
     if tablefmt.startswith("latex"):
-        return f"% {card}\n{table.replace('−', '--')}\n"
+        return f"% {card}\n{table.replace('−', '--').replace('—', '--')}\n"
     return f"# Paired comparisons\n\nRegenerate: `snakemake comparisons`.\n\n{table}\n\n- {card}\n"

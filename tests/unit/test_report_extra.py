@@ -7,7 +7,7 @@ import pytest
 
 from benchmark.cli import main as cli
 from benchmark.config import ConfigError, check_config, load_config
-from benchmark.errors import InputError
+from benchmark.errors import BenchmarkError, InputError
 from benchmark.eval.compare import comparison_table, render_table
 from benchmark.report.figure import figure_points, write_figures
 from benchmark.report.html import render_report
@@ -41,8 +41,32 @@ def test_comparison_table_difference_and_interval_by_hand(tmp_path, fixture_resu
                                                                               pytest.approx(2 / 3), 3, 2)
     # resampling 2 dialogues: the difference is 1 (9001 twice), 2/3 (one each) or 0 (9002 twice)
     assert r["low"] == pytest.approx(0.0) and r["high"] == pytest.approx(1.0)
-    md = render_table(rows, "fresh", 500, 0)
+    md = render_table(rows, "fresh", 500)
     assert "| a − b" in md and "+0.6667" in md and "| no " in md and "500 resamples" in md
+
+
+def test_comparison_table_averages_each_system_over_its_seeds_by_hand(tmp_path, fixture_results):
+    # fresh pairs 9001#1 -> 103, 9001#3 -> 104, 9002#2 -> 105; a: seed 0 hits two, seed 1 one (gzipped, as released)
+    import gzip
+
+    preds = tmp_path / "predictions"
+    _write(preds / "a/redial/redial/seed0.jsonl", [{"sample_id": "9001#1", "ranked_items": ["103"]},
+                                                   {"sample_id": "9001#3", "ranked_items": ["104"]}])
+    (preds / "a/redial/redial/seed1.jsonl.gz").write_bytes(gzip.compress(
+        json.dumps({"sample_id": "9001#1", "ranked_items": ["103"]}).encode() + b"\n"))
+    _write(preds / "b/redial/redial/seed0.jsonl", [{"sample_id": "9002#2", "ranked_items": ["101"]}])
+    (r,) = comparison_table([("a", "b")], [("redial", "redial")], preds, fixture_results / "processed",
+                            seeds=[0, 1, 2], metrics=["recall@10"], n_resamples=200)
+    # a per pair: (1 + 1) / 2, (1 + 0) / 2, 0 -> mean 1/2; b has seed 0 only: no common second seed, no seed sd
+    assert (r["a"], r["b"], r["difference"]) == (pytest.approx(0.5), 0.0, pytest.approx(0.5))
+    assert (r["a_seeds"], r["b_seeds"], r["seed_sd"]) == ([0, 1], [0], None)
+    _write(preds / "b/redial/redial/seed1.jsonl", [])
+    (r,) = comparison_table([("a", "b")], [("redial", "redial")], preds, fixture_results / "processed",
+                            seeds=[0, 1], metrics=["recall@10"], n_resamples=200)
+    # per-seed differences 2/3 and 1/3: sd sqrt(((1/6)^2 * 2) / 1) = 0.2357
+    assert r["seed_sd"] == pytest.approx(0.23570226) and "| 2/2 " in render_table([r], "fresh", 200)
+    with pytest.raises(BenchmarkError, match="no predictions of c on redial->redial"):
+        comparison_table([("a", "c")], [("redial", "redial")], preds, fixture_results / "processed", seeds=[0])
 
 
 def test_comparisons_cli_rejects_a_malformed_pair(tmp_path, capsys):

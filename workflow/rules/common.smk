@@ -112,10 +112,11 @@ def transfer_metrics_files():
 
 
 def comparison_inputs(wildcards=None):
-    """Seed-`seeds[0]` predictions of both systems of every configured pair, on every cell, and the test samples."""
-    seed = config["seeds"][0]
+    """Predictions of both systems of every configured pair, on every cell and each of its seeds (cell_seeds),
+    and the test samples."""
     systems = sorted({s for pair in config["tables"]["comparisons"]["pairs"] for s in pair})
-    return {"predictions": [f"{R}/predictions/{s}/{a}/{b}/seed{seed}.jsonl" for s in systems for a, b in config["cells"]],
+    return {"predictions": [f"{R}/predictions/{s}/{a}/{b}/seed{seed}.jsonl" for s in systems for a, b in config["cells"]
+                            for seed in cell_seeds(s, a)],
             "stats": [f"{R}/processed/{b}/stats.json" for b in sorted({b for _, b in config["cells"]})]}
 
 

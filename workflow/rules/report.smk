@@ -110,7 +110,8 @@ rule comparisons_table:
         py=PY,
         pairs=" ".join(f"{a}:{b}" for a, b in config["tables"]["comparisons"]["pairs"]),
         cells=cells_arg(),
-        seed=config["seeds"][0],
+        seeds=" ".join(str(s) for s in sorted({s for x in [config["seeds"], (config.get("seed_sweep") or {}).get(
+            "seeds") or []] for s in x})),
         metrics=",".join(config["tables"]["comparisons"]["metrics"]),
         protocol=config["tables"]["comparisons"]["protocol"],
         # roots of <system>/<train>/<test>/seed<N>.jsonl and <dataset>/stats.json
@@ -122,7 +123,8 @@ rule comparisons_table:
         "../envs/benchmark.yaml"
     shell:
         "{params.py} -m benchmark comparisons --pairs {params.pairs} --cells {params.cells} "
-        "--predictions {params.predictions} --processed {params.processed} --seed {params.seed} --metrics {params.metrics} "
+        "--predictions {params.predictions} --processed {params.processed} --seeds {params.seeds} "
+        "--metrics {params.metrics} "
         "--protocol {params.protocol} --out {output.md} > {log} 2>&1"
 
 
