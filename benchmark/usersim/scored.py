@@ -69,6 +69,8 @@ def genre_loglik(model, tokenizer, prompt_texts: Sequence[str], genres: Sequence
 
     One forward pass of each prompt (plus ``genres:``); its key/value cache is repeated once per genre and the
     genre tokens run as one right-padded batch, so a prompt costs about one prompt-length forward pass."""
+    if not genres:
+        return [[] for _ in prompt_texts]
     device = next(model.parameters()).device
     conts = [tokenizer(" " + g, add_special_tokens=False)["input_ids"] for g in genres]
     delims = [tokenizer(d, add_special_tokens=False)["input_ids"][0] for d in DELIMITERS]

@@ -51,6 +51,8 @@ def scored_grid(sim: UserSimulator, bundle: DatasetBundle, reqs: list[Request], 
                 greedy: list[str]) -> tuple[list[dict], dict]:
     """Grid rows of the scored decoding and the calibration it needs (genres, log prior, mean log-likelihood)."""
     prior = scored.genre_prior(training_attribute_golds(bundle))
+    if not prior:  # no training target has a genre: nothing to rank
+        return [], None
     genres = list(prior)
     log_prior = [math.log(prior[g]) for g in genres]
     ell = sim.genre_loglik(reqs, genres)
@@ -84,7 +86,7 @@ def tune(sim: UserSimulator, bundle: DatasetBundle, samples: list[dict], votes: 
     if scoring_grid and reqs:
         rows, calibration = scored_grid(sim, bundle, reqs, golds, greedy)
         grid += rows
-        log.info("scored: best %s", max(rows, key=_tie_key))
+        log.info("scored: best %s", max(rows, key=_tie_key) if rows else "none (no training genres)")
     if votes:
         log.info("sampling %d answers per turn", votes)
         prompts = [templates.attributes_prompt(r.history, sim.max_turns) for r in reqs]

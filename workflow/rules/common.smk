@@ -219,12 +219,17 @@ def usersim_eval_files():
             for d in config["usersim"]["datasets"] for s in config["seeds"]]
 
 
-def usersim_eval_inputs(wildcards):
-    inputs = {"llm": f"{R}/models/base/llm/meta.json", "embedder": f"{R}/models/base/embedder/meta.json",
-              "stats": f"{R}/processed/{wildcards.dataset}/stats.json"}
-    if config["usersim"]["variants"][wildcards.uvariant] is not None:
-        inputs["adapter"] = f"{R}/models/usersim/{wildcards.uvariant}/{wildcards.dataset}/seed{wildcards.seed}/meta.json"
+def usersim_model_inputs(wildcards):
+    """The base LLM, the processed dataset and, for an SFT variant (not null), its adapter's meta.json."""
+    variant = checked("usersim variant", wildcards.uvariant, config["usersim"]["variants"], "target names ")
+    inputs = {"llm": f"{R}/models/base/llm/meta.json", "stats": f"{R}/processed/{wildcards.dataset}/stats.json"}
+    if config["usersim"]["variants"][variant] is not None:
+        inputs["adapter"] = f"{R}/models/usersim/{variant}/{wildcards.dataset}/seed{wildcards.seed}/meta.json"
     return inputs
+
+
+def usersim_eval_inputs(wildcards):
+    return {**usersim_model_inputs(wildcards), "embedder": f"{R}/models/base/embedder/meta.json"}
 
 
 def usersim_weights(wildcards):
@@ -280,9 +285,10 @@ def usersim_trivial_files():
 
 
 def usersim_eval_inputs_decoding(wildcards):
-    """usersim_eval_inputs + the attribute decoding chosen on valid (rule tune_usersim_decoding) for SFT variants."""
+    """usersim_eval_inputs + the attribute decoding chosen on valid (rule tune_usersim_decoding), for every model
+    variant (the base model too: the same decoding procedure for all, so the rows differ only in training)."""
     inputs = usersim_eval_inputs(wildcards)
-    if "adapter" in inputs and config["usersim"].get("attribute_decoding"):
+    if config["usersim"].get("attribute_decoding"):
         inputs["decoding"] = (f"{R}/usersim/decoding/{wildcards.uvariant}/{wildcards.dataset}/"
                               f"seed{wildcards.seed}.json")
     return inputs

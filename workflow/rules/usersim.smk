@@ -51,15 +51,16 @@ rule train_usersim:
 
 rule tune_usersim_decoding:
     input:
-        stats=f"{R}/processed/{{dataset}}/stats.json",
-        llm=f"{R}/models/base/llm/meta.json",
-        adapter=f"{R}/models/usersim/{{uvariant}}/{{dataset}}/seed{{seed}}/meta.json",
+        unpack(usersim_model_inputs),
     output:
         f"{R}/usersim/decoding/{{uvariant}}/{{dataset}}/seed{{seed}}.json",
+    wildcard_constraints:
+        uvariant="(?!trivial-)[^/]+",
     params:
         py=PY,
         processed=lambda w, input: os.path.dirname(input.stats),
-        adapter=lambda w, input: f"{os.path.dirname(input.adapter)}/adapter",
+        adapter=lambda w, input: f"--adapter {os.path.dirname(input.adapter)}/adapter" if "adapter" in input.keys()
+        else "",
         n=lambda w: config["usersim"]["attribute_decoding"]["valid_samples"],
         votes=lambda w: config["usersim"]["attribute_decoding"]["votes"],
         scored=lambda w: "--scored" if config["usersim"]["attribute_decoding"]["scored"] else "--no-scored",
@@ -76,7 +77,7 @@ rule tune_usersim_decoding:
         "../envs/benchmark.yaml"
     shell:
         "{params.py} -m benchmark tune-usersim-decoding --processed {params.processed} --llm {input.llm} "
-        "--adapter {params.adapter} --split valid --n {params.n} --votes {params.votes} {params.scored} "
+        "{params.adapter} --split valid --n {params.n} --votes {params.votes} {params.scored} "
         "--seed {wildcards.seed} "
         "--max-turns {params.max_turns} --out {output} > {log} 2>&1"
 
