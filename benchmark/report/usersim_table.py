@@ -94,10 +94,15 @@ def write_usersim_table(paths, out, long_out=None, compare=()) -> str:
         for v in variants:
             rows.append([v] + [cell(runs[(dataset, v)], k) for k, _ in COLUMNS])
         n, nf = info[dataset]
+        decodings = "; ".join(f"{v}: {d}" for v in variants
+                              if (d := (runs[(dataset, v)][0].get("attribute_decoding") or {}).get("decoding")))
         blocks.append(f"### {dataset}\n\n" + tabulate(rows, headers=["variant"] + [c for _, c in COLUMNS],
                                                       tablefmt="github", disable_numparse=True)
                       + f"\n\n- {n} test turns with a fresh titled target (seeded sample); {nf} of them are followed "
-                        "by a seeker turn (reply metrics)." + paired_block(dataset, compare, files))
+                        "by a seeker turn (reply metrics)."
+                      + (f"\n- Attribute decoding, chosen on valid (`results/usersim/decoding/`; docs/usersim.md): "
+                         f"{decodings}." if decodings else "")
+                      + paired_block(dataset, compare, files))
     text = ("# User-simulator quality (test split)\n\nRegenerate: `snakemake usersim`. Target hit@k: fuzzy-matched "
             "generated title; attributes: micro P/R/F1 of (field, value) pairs; reply: perplexity of the real seeker "
             "reply, unigram F1 and embedding cosine of the generated one; leakage: share of replies to a "

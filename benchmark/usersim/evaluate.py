@@ -189,8 +189,9 @@ def main(processed, llm, out, adapter=None, embedder=None, variant: str = "", n:
               "intervals": res["intervals"], "per_sample": samples_path(out).name,
               "interval_method": "95% dialogue-level cluster bootstrap (benchmark/eval/bootstrap.py, 1000 resamples)",
               "guard_events": getattr(sim, "guard_events", []),
-              "attribute_decoding": {"decoding": describe(read_json(decoding, "attribute decoding")["best"])
-                                     if decoding else "greedy", "chosen_by": decoding}}
+              "attribute_decoding": None if llm is None else {  # None: a trivial answerer decodes nothing
+                  "decoding": describe(read_json(decoding, "attribute decoding")["best"]) if decoding else "greedy",
+                  "chosen_by": decoding}}
     result["wall_seconds"] = time.time() - started
     m = result["metrics"]
     feedback_seconds = m["seconds"]["feedback"] + m["seconds"]["leakage"]

@@ -149,7 +149,8 @@ def test_usersim_table_paired_block_by_hand(tmp_path):
     paths = []
     for variant, counts in rows.items():
         paths.append(tmp_path / variant / "seed0.json")
-        write_json(paths[-1], _usersim_result(variant, 0.0, 0.3))
+        write_json(paths[-1], {**_usersim_result(variant, 0.0, 0.3),
+                               "attribute_decoding": {"decoding": "scored lam 1.0 k 5 names none"}})
         write_jsonl(tmp_path / variant / "seed0.samples.jsonl",
                     [{"sample_id": f"{n}#1", "dialogue_id": str(n), "attribute_counts": list(c), "target_hit@10": 0}
                      for n, c in enumerate(counts)])
@@ -157,5 +158,7 @@ def test_usersim_table_paired_block_by_hand(tmp_path):
     line = next(x for x in text.splitlines() if x.startswith("| multitask − trivial-popular | attribute_f1"))
     cells = [c.strip() for c in line.split("|")[1:-1]]
     assert cells[2:5] == ["0.444", "0.286", "+0.159"] and cells[-1] == "2"  # 4/9 - 2/7 = 0.1587
+    # each variant's attribute decoding is named under its dataset's table
+    assert "trivial-popular: scored lam 1.0 k 5 names none; multitask: scored lam 1.0 k 5 names none." in text
     with pytest.raises(Exception, match="no evaluation of base"):
         write_usersim_table(paths, tmp_path / "u.md", compare=[("multitask", "base")])
