@@ -19,10 +19,10 @@ down. ``lam``, ``k`` (how many genres to name) and ``names`` (keep the greedy an
 ``none``) are chosen on the valid split by ``tune-usersim-votes`` (``tune_votes.py``); a chosen ``lam`` of 0 means
 the simulator adds nothing over the constant, and the tuning file says so.
 
->>> rank_genres([-1.0, -2.0, -3.0], [0.0, 0.0, 0.0], [-2.0, -1.0, -1.5], ["a", "b", "c"], lam=0.0)
+>>> rank_genres([-1.0, -2.0, -3.0], [0.0, 0.0, 0.0], [-3.0, -1.0, -1.5], ["a", "b", "c"], lam=0.0)
 ['a', 'b', 'c']
->>> rank_genres([-1.0, -2.0, -3.0], [0.0, 0.0, 0.0], [-2.0, -1.0, -1.5], ["a", "b", "c"], lam=1.0)
-['b', 'c', 'a']
+>>> rank_genres([-1.0, -2.0, -3.0], [0.0, 0.0, 0.0], [-3.0, -1.0, -1.5], ["a", "b", "c"], lam=1.0)  # -4, -3, -4.5
+['b', 'a', 'c']
 """
 
 from __future__ import annotations
