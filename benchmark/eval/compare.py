@@ -28,14 +28,19 @@ from benchmark.eval.predictions import read_predictions
 from benchmark.io import read_jsonl, write_json
 
 
+def metric_cutoffs(metrics: Sequence[str]) -> list[int]:
+    """The cut-offs k of ``metrics`` (``recall@10`` ...), or a clear error for a name that is not one."""
+    bad = [m for m in metrics if not re.fullmatch(r"(recall|ndcg|mrr)@[1-9][0-9]*", m)]
+    if bad:
+        raise BenchmarkError(f"compare: unknown metric(s) {bad}; use e.g. recall@10, ndcg@10, mrr@10")
+    return sorted({int(m.split("@")[1]) for m in metrics})
+
+
 def compare_rankings(samples: Sequence[dict], lists_a: dict[str, list], lists_b: dict[str, list],
                      metrics: Sequence[str], protocol_names: Sequence[str] = ("all", "fresh"),
                      n_resamples: int = 1000, seed: int = 0) -> dict:
     """``{protocol: {metric: {"a", "b", "difference", "low", "high", "p_value", "n_clusters", "pairs"}}}``."""
-    bad = [m for m in metrics if not re.fullmatch(r"(recall|ndcg|mrr)@[1-9][0-9]*", m)]
-    if bad:
-        raise BenchmarkError(f"compare: unknown metric(s) {bad}; use e.g. recall@10, ndcg@10, mrr@10")
-    ks = sorted({int(m.split("@")[1]) for m in metrics})
+    ks = metric_cutoffs(metrics)
     out = {}
     for protocol in protocol_names:
         ranks_a, clusters, _ = pair_ranks(samples, lists_a, protocol)
@@ -96,9 +101,8 @@ def _seed_mean_values(samples, per_seed: dict[int, dict], protocol: str, ks) -> 
     for seed, lists in per_seed.items():
         ranks, clusters, _ = pair_ranks(samples, lists, protocol)
         by_seed[seed] = per_pair_values(ranks, ks)
-    n = len(by_seed)
     first = next(iter(by_seed.values()))
-    mean = {m: [sum(v[m][i] for v in by_seed.values()) / n for i in range(len(first[m]))] for m in first}
+    mean = {m: np.mean([v[m] for v in by_seed.values()], axis=0).tolist() for m in first}
     means = {seed: {m: (sum(v) / len(v) if v else float("nan")) for m, v in vals.items()}
              for seed, vals in by_seed.items()}
     return mean, clusters, means
@@ -117,7 +121,7 @@ def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str
     have (None below 2): the training noise the interval does not cover."""
     if not seeds:
         raise BenchmarkError("comparisons: give at least one seed")
-    ks = sorted({int(m.split("@")[1]) for m in metrics})
+    ks = metric_cutoffs(metrics)
     rows = []
     for train, test in cells:
         samples = read_jsonl(Path(processed_root) / test / "test.samples.jsonl", "evaluation samples")
