@@ -110,6 +110,7 @@ rule ablations:
 rule recommender:
     input:
         f"{R}/tables/llm.md",
+        f"{R}/tables/llm_comparisons.md",
         f"{R}/tables/plots/grpo_rewards.png",
         f"{R}/tables/plots/turns.png",
 

@@ -337,7 +337,8 @@ def cmd_crosscheck_he(a) -> int:
 def cmd_compare(a) -> int:
     from benchmark.eval.compare import compare, render
 
-    print(render(compare(a.a, a.b, a.processed, a.split, a.metrics, a.protocols, a.n_resamples, a.seed, a.out)))
+    print(render(compare(a.a, a.b, a.processed, a.split, a.metrics, a.protocols, a.n_resamples, a.seed, a.out,
+                         subset=a.subset)))
     return 0
 
 
@@ -350,10 +351,18 @@ def cmd_comparisons(a) -> int:
     for pair in pairs + cells:
         if len(pair) != 2 or not all(pair):
             raise BenchmarkError(f"comparisons: expected A:B pairs and TRAIN:TEST cells, got {':'.join(pair)!r}")
-    rows = comparison_table(pairs, cells, a.predictions, a.processed, a.seeds, a.metrics, a.protocol, a.n_resamples)
-    write_text(a.out, render_table(rows, a.protocol, a.n_resamples))
+    subsets = None
+    if a.subset:
+        bad = [x for x in a.subset if "=" not in x or not all(x.split("=", 1))]
+        if bad:
+            raise BenchmarkError(f"comparisons: expected --subset DATASET=IDS_FILE, got {bad[0]!r}")
+        subsets = dict(x.split("=", 1) for x in a.subset)
+    rows = comparison_table(pairs, cells, a.predictions, a.processed, a.seeds, a.metrics, a.protocol, a.n_resamples,
+                            subsets=subsets)
+    labels = {"title": a.title, "target": a.target, "subsets": subsets}
+    write_text(a.out, render_table(rows, a.protocol, a.n_resamples, **labels))
     write_text(Path(a.out).with_suffix(".tex"), render_table(rows, a.protocol, a.n_resamples,
-                                                             tablefmt="latex_booktabs"))
+                                                             tablefmt="latex_booktabs", **labels))
     print(f"{len(rows)} comparisons -> {a.out}")
     return 0
 
@@ -652,6 +661,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n-resamples", type=int, default=1000)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", default=None, help="JSON report path")
+    s.add_argument("--subset", default=None, help="committed sample-ids file (make-subset): compare only these "
+                   "samples, e.g. for predictions made with predict --subset")
 
     s = add("comparisons", cmd_comparisons, "the paired-comparisons table: A - B with a paired dialogue-level "
             "bootstrap interval for every configured pair on every cell (Markdown + LaTeX)")
@@ -664,6 +675,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--metrics", type=_csv, default=["recall@10", "ndcg@10"])
     s.add_argument("--protocol", default="fresh")
     s.add_argument("--n-resamples", type=int, default=1000)
+    s.add_argument("--subset", nargs="+", default=None, metavar="DATASET=IDS_FILE",
+                   help="compare only these samples of each test dataset, from <system>/<train>/<test>/test-subset/ "
+                   "(the LLM systems' predictions); every cell's test dataset needs one")
+    s.add_argument("--title", default="Paired comparisons", help="the Markdown heading")
+    s.add_argument("--target", default="comparisons", help="the Snakemake target named under the heading")
     s.add_argument("--out", required=True, help="Markdown path (the .tex goes beside it)")
 
     s = add("report", cmd_report, "one self-contained HTML page of every rendered table and figure")

@@ -26,6 +26,7 @@ from benchmark.eval.evaluate import pair_ranks
 from benchmark.eval.metrics import per_pair_values
 from benchmark.eval.predictions import read_predictions
 from benchmark.io import read_jsonl, write_json
+from benchmark.recommender.subset import restrict, subset_info
 
 
 def metric_cutoffs(metrics: Sequence[str]) -> list[int]:
@@ -59,11 +60,16 @@ def compare_rankings(samples: Sequence[dict], lists_a: dict[str, list], lists_b:
 def compare(a_path: str | os.PathLike, b_path: str | os.PathLike, processed_dir: str | os.PathLike,
             split: str = "test", metrics: Sequence[str] = ("recall@10", "ndcg@10"),
             protocol_names: Sequence[str] = ("all", "fresh"), n_resamples: int = 1000, seed: int = 0,
-            out: str | os.PathLike | None = None) -> dict:
+            out: str | os.PathLike | None = None, subset: str | os.PathLike | None = None) -> dict:
+    """``subset``: a committed sample-ids file (``make-subset``); only its samples are compared, as ``evaluate
+    --subset`` scores them (predictions made on a subset would otherwise count every other sample as a miss)."""
     samples = read_jsonl(Path(processed_dir) / f"{split}.samples.jsonl", "evaluation samples")
+    if subset is not None:
+        samples = restrict(samples, subset)
     ids = [s["sample_id"] for s in samples]
     lists = [{sid: p["ranked_items"] for sid, p in read_predictions(path, ids).items()} for path in (a_path, b_path)]
     result = {"a": str(a_path), "b": str(b_path), "samples": str(Path(processed_dir) / f"{split}.samples.jsonl"),
+              "subset": None if subset is None else subset_info(subset),
               "method": f"paired {METHOD.format(n=n_resamples, seed=seed)}; difference = A - B; two-sided p",
               "protocols": compare_rankings(samples, lists[0], lists[1], metrics, protocol_names, n_resamples, seed)}
     if out:
@@ -81,11 +87,12 @@ def render(result: dict, digits: int = 4) -> str:
 
 
 def _seed_lists(predictions_root, system: str, train: str, test: str, seeds: Sequence[int],
-                ids: list[str]) -> dict[int, dict[str, list]]:
-    """``{seed: {sample_id: ranked_items}}`` of the seeds whose predictions exist (``.jsonl`` or ``.jsonl.gz``)."""
+                ids: list[str], split_dir: str = "") -> dict[int, dict[str, list]]:
+    """``{seed: {sample_id: ranked_items}}`` of the seeds whose predictions exist (``.jsonl`` or ``.jsonl.gz``)
+    under ``<root>/<system>/<train>/<test>/<split_dir>``."""
     out = {}
     for seed in seeds:
-        base = Path(predictions_root) / system / train / test / f"seed{seed}.jsonl"
+        base = Path(predictions_root) / system / train / test / split_dir / f"seed{seed}.jsonl"
         path = next((p for p in (base, base.with_name(base.name + ".gz")) if p.exists()), None)
         if path is not None:
             out[seed] = {sid: p["ranked_items"] for sid, p in read_predictions(path, ids).items()}
@@ -111,9 +118,14 @@ def _seed_mean_values(samples, per_seed: dict[int, dict], protocol: str, ks) -> 
 def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str, str]],
                      predictions_root: str | os.PathLike, processed_root: str | os.PathLike,
                      seeds: Sequence[int] = (0,), metrics: Sequence[str] = ("recall@10", "ndcg@10"),
-                     protocol: str = "fresh", n_resamples: int = 1000, bootstrap_seed: int = 0) -> list[dict]:
+                     protocol: str = "fresh", n_resamples: int = 1000, bootstrap_seed: int = 0,
+                     subsets: dict[str, str | os.PathLike] | None = None) -> list[dict]:
     """Every configured comparison (A, B) on every cell: one row per metric with A, B, A - B, its paired 95%
     interval and p. Predictions: ``<predictions_root>/<system>/<train>/<test>/seed<N>.jsonl[.gz]``.
+
+    ``subsets`` (test dataset -> committed ids file): that dataset's cells compare only the subset's samples, read
+    from ``.../<test>/test-subset/seed<N>.jsonl`` (the LLM systems' layout, ``predict --subset``); a cell whose
+    test dataset has no entry is refused, so a table never mixes the whole split with a subset.
 
     Seeds: each system's per-pair values are averaged over those of ``seeds`` it has predictions for (a model-free
     system has one); the bootstrap resamples dialogues of the seed-averaged values, so the interval is about the
@@ -125,10 +137,16 @@ def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str
     rows = []
     for train, test in cells:
         samples = read_jsonl(Path(processed_root) / test / "test.samples.jsonl", "evaluation samples")
+        split_dir = ""
+        if subsets is not None:
+            if test not in subsets:
+                raise BenchmarkError(f"comparisons: cell {train}:{test} has no subset file (given for "
+                                     f"{sorted(subsets)}); give --subset {test}=<ids file>")
+            samples, split_dir = restrict(samples, subsets[test]), "test-subset"
         ids = [s["sample_id"] for s in samples]
         values = {}
         for system in dict.fromkeys(x for pair in pairs for x in pair):
-            lists = _seed_lists(predictions_root, system, train, test, seeds, ids)
+            lists = _seed_lists(predictions_root, system, train, test, seeds, ids, split_dir)
             values[system] = (*_seed_mean_values(samples, lists, protocol, ks), sorted(lists))
         for a, b in pairs:
             (va, clusters, means_a, seeds_a), (vb, _, means_b, seeds_b) = values[a], values[b]
@@ -145,7 +163,8 @@ def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str
 
 
 def render_table(rows: Sequence[dict], protocol: str, n_resamples: int, digits: int = 4,
-                 tablefmt: str = "github", bootstrap_seed: int = 0) -> str:
+                 tablefmt: str = "github", bootstrap_seed: int = 0, title: str = "Paired comparisons",
+                 target: str = "comparisons", subsets: dict | None = None) -> str:
     from benchmark.report.tables import cell_name, metric_label
 
     def seeds(r):
@@ -165,6 +184,9 @@ def render_table(rows: Sequence[dict], protocol: str, n_resamples: int, digits: 
             "covers the test samples, and `seed sd` is the standard deviation of A − B over the seeds both have (the "
             "training noise; — below 2 seeds); significant = the 95% interval excludes 0 (no correction for the "
             "number of comparisons).")
+    if subsets:
+        card += " Samples: only those of the subset files " + ", ".join(
+            f"{d} `{path}` ({subset_info(path)['n']} ids)" for d, path in sorted(subsets.items())) + "."
     if tablefmt.startswith("latex"):
         return f"% {card}\n{table.replace('−', '--').replace('—', '--')}\n"
-    return f"# Paired comparisons\n\nRegenerate: `snakemake comparisons`.\n\n{table}\n\n- {card}\n"
+    return f"# {title}\n\nRegenerate: `snakemake {target}`.\n\n{table}\n\n- {card}\n"

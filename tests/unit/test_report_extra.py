@@ -69,9 +69,32 @@ def test_comparison_table_averages_each_system_over_its_seeds_by_hand(tmp_path, 
         comparison_table([("a", "c")], [("redial", "redial")], preds, fixture_results / "processed", seeds=[0])
 
 
+def test_comparison_table_on_a_subset_scores_only_its_samples_by_hand(tmp_path, fixture_results):
+    # the subset holds 9001#1 (fresh target 103) and 9002#2 (105); a hits 103, b hits 105, read from test-subset/
+    preds = tmp_path / "predictions"
+    _write(preds / "a/redial/redial/test-subset/seed0.jsonl", [{"sample_id": "9001#1", "ranked_items": ["103"]},
+                                                               {"sample_id": "9002#2", "ranked_items": ["101"]}])
+    _write(preds / "b/redial/redial/test-subset/seed0.jsonl", [{"sample_id": "9002#2", "ranked_items": ["105"]}])
+    ids = tmp_path / "redial-test-2.txt"
+    ids.write_text("# evaluation subset\n9001#1\n9002#2\n")
+    rows = comparison_table([("a", "b")], [("redial", "redial")], preds, fixture_results / "processed",
+                            metrics=["recall@10"], n_resamples=200, subsets={"redial": ids})
+    (r,) = rows
+    # 2 pairs (not the split's 3), one each: 1/2 against 1/2
+    assert (r["a"], r["b"], r["difference"], r["pairs"], r["n_clusters"]) == (0.5, 0.5, 0.0, 2, 2)
+    md = render_table(rows, "fresh", 200, title="LLM systems", target="recommender", subsets={"redial": ids})
+    assert md.startswith("# LLM systems") and "`snakemake recommender`" in md and "(2 ids)" in md
+    with pytest.raises(BenchmarkError, match="cell redial:inspired has no subset file"):
+        comparison_table([("a", "b")], [("redial", "inspired")], preds, fixture_results / "processed",
+                         subsets={"redial": ids})
+
+
 def test_comparisons_cli_rejects_a_malformed_pair(tmp_path, capsys):
     assert cli(["comparisons", "--pairs", "dualview", "--cells", "redial:redial", "--out", str(tmp_path / "c.md")]) == 2
     assert "expected A:B pairs" in capsys.readouterr().err
+    assert cli(["comparisons", "--pairs", "a:b", "--cells", "redial:redial", "--subset", "redial",
+                "--out", str(tmp_path / "c.md")]) == 2
+    assert "expected --subset DATASET=IDS_FILE" in capsys.readouterr().err
 
 
 def test_figure_points_carry_the_table_interval_and_every_figure_is_written(tmp_path):

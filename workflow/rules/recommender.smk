@@ -183,6 +183,33 @@ rule llm_table:
         "--title '{params.title}' {params.args} > {log} 2>&1"
 
 
+rule llm_comparisons:
+    input:
+        unpack(llm_comparison_inputs),
+    output:
+        md=f"{R}/tables/llm_comparisons.md",
+        tex=f"{R}/tables/llm_comparisons.tex",
+    params:
+        py=PY,
+        pairs=" ".join(f"{a}:{b}" for a, b in LLM_TABLE.get("comparisons", [])),
+        cells=cells_arg(),
+        seeds=" ".join(str(s) for s in config["seeds"]),
+        subset=llm_subset_arg,
+        # roots of <system>/<train>/<test>/[test-subset/]seed<N>.jsonl and <dataset>/stats.json
+        predictions=lambda w, input: Path(input.predictions[0]).parents[4 if LLM_SPLIT == "test-subset" else 3],
+        processed=lambda w, input: Path(input.stats[0]).parents[1],
+        title=f"LLM systems: paired comparisons ({split_title()})",
+    log:
+        f"{R}/logs/report/llm_comparisons.log",
+    conda:
+        "../envs/benchmark.yaml"
+    shell:
+        "{params.py} -m benchmark comparisons --pairs {params.pairs} --cells {params.cells} "
+        "--predictions {params.predictions} --processed {params.processed} --seeds {params.seeds} {params.subset} "
+        "--metrics recall@10,ndcg@10 --protocol fresh --title '{params.title}' --target recommender "
+        "--out {output.md} > {log} 2>&1"
+
+
 rule ablations_table:
     input:
         llm_metrics_files(LLM_TABLE.get("ablations", [])),

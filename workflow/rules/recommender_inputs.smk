@@ -1,5 +1,7 @@
 # Helpers of workflow/rules/recommender.smk that turn the recommender config into file lists and stage arguments.
 
+from types import SimpleNamespace
+
 RC = config["recommender"]
 LLM_TABLE = config["tables"].get("llm", {"split": config["eval"]["split"], "systems": [], "metrics": ["recall@10"]})
 LLM_SPLIT = LLM_TABLE["split"]  # test-subset (CPU profile) or test (GPU profile: the whole split)
@@ -20,6 +22,33 @@ def llm_metrics_files(systems, cells=None):
     """Metrics JSONs of `systems` on the LLM table's split, for every cell (or `cells`) and seed."""
     return [f"{R}/metrics/{s}/{a}/{b}/{split_part(LLM_SPLIT)}seed{seed}.json"
             for s in systems for a, b in (cells or config["cells"]) for seed in config["seeds"]]
+
+
+def llm_comparison_inputs(wildcards=None):
+    """Predictions of both systems of every tables.llm.comparisons pair on every cell and seed (on the LLM split),
+    the test samples (one stats.json per test dataset, sorted), and for the subset split each test dataset's ids
+    file in the same order (llm_subset_arg pairs them up)."""
+    pairs = LLM_TABLE.get("comparisons", [])
+    if not pairs:
+        fail("tables.llm.comparisons is empty: name at least one [A, B] pair of tables.llm.systems")
+    if unknown := sorted({s for pair in pairs for s in pair} - set(LLM_TABLE["systems"])):
+        fail(f"tables.llm.comparisons names {unknown}, which are not in tables.llm.systems")
+    systems = sorted({s for pair in pairs for s in pair})
+    tests = sorted({b for _, b in config["cells"]})
+    inputs = {"predictions": [f"{R}/predictions/{s}/{a}/{b}/{split_part(LLM_SPLIT)}seed{seed}.jsonl"
+                              for s in systems for a, b in config["cells"] for seed in config["seeds"]],
+              "stats": [f"{R}/processed/{b}/stats.json" for b in tests]}
+    if LLM_SPLIT == "test-subset":
+        inputs["subsets"] = [subset_file(SimpleNamespace(test=b)) for b in tests]
+    return inputs
+
+
+def llm_subset_arg(wildcards, input):
+    """--subset DATASET=ids ... of the comparisons stage on the subset split; nothing on the whole split."""
+    if LLM_SPLIT != "test-subset":
+        return ""
+    tests = [Path(stats).parent.name for stats in input.stats]
+    return "--subset " + " ".join(f"{b}={path}" for b, path in zip(tests, input.subsets))
 
 
 def subset_file(wildcards):
