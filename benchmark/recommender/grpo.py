@@ -36,7 +36,7 @@ from pathlib import Path
 import torch
 
 from benchmark.errors import BenchmarkError
-from benchmark.io import write_json
+from benchmark.io import write_json, write_text
 from benchmark.provenance import provenance
 from benchmark.recommender import rewards
 from benchmark.recommender.episode import EpisodeSettings, first_prompts, run_episodes
@@ -233,6 +233,8 @@ def train_grpo(bundle, model, tokenizer, retriever, simulator, out, cfg: Recomme
     trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
                           processing_class=tokenizer, rollout_func=rollout, callbacks=callbacks,
                           peft_config=peft_config)
+    start_step = _step_of(ckpt_dir)  # 0 on a fresh run; the checkpoint's step when this run resumes
+    _trim_rollouts(out / "rollouts.jsonl", start_step)
     train_started = time.time()
     result, resume = train_resumable(trainer, ckpt_dir)
     train_seconds = time.time() - train_started
@@ -240,7 +242,7 @@ def train_grpo(bundle, model, tokenizer, retriever, simulator, out, cfg: Recomme
     steps = [h for h in trainer.state.log_history if "step" in h and any(k.startswith("rewards/") for k in h)]
     meta = {
         "steps": result.global_step, "resumed": resume, "seed": seed, "samples": len(dataset),
-        "seconds_per_step": train_seconds / max(1, result.global_step - (_step_of(ckpt_dir) if resume else 0)),
+        "seconds_per_step": train_seconds / max(1, result.global_step - start_step),
         "wall_seconds": time.time() - started, "train_seconds": train_seconds,
         **rollout.stats,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -256,6 +258,16 @@ def train_grpo(bundle, model, tokenizer, retriever, simulator, out, cfg: Recomme
 
 def _step_of(ckpt_dir: Path) -> int:
     return max((int(p.name.split("-")[1]) for p in ckpt_dir.glob("checkpoint-*")), default=0)
+
+
+def _trim_rollouts(path: Path, start_step: int) -> None:
+    """Keep the episode log of the steps before ``start_step`` only: a fresh run starts it empty, a resumed run
+    drops the rollouts of steps it repeats (those after its checkpoint), so every logged step appears once."""
+    if not path.exists():
+        return
+    keep = [line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+            if line.strip() and json.loads(line)["step"] < start_step]
+    write_text(path, "".join(keep))
 
 
 def _need(path: Path, what: str, rule: str) -> Path:

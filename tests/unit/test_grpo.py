@@ -142,3 +142,16 @@ def test_missing_retriever_or_simulator_names_the_rule_that_makes_it(tmp_path, c
     assert "Snakemake rule train_usersim" in capsys.readouterr().err
     assert main(args + ["--retriever", str(tmp_path)]) == 2
     assert "needs --simulator" in capsys.readouterr().err
+
+
+def test_rollout_log_keeps_only_the_steps_before_the_resume_point(tmp_path):
+    from benchmark.recommender.grpo import _trim_rollouts
+
+    log = tmp_path / "rollouts.jsonl"
+    log.write_text("".join(json.dumps({"step": s, "sample_id": f"x#{s}"}) + "\n" for s in (0, 0, 1, 2, 2)))
+    _trim_rollouts(log, 2)  # resuming from checkpoint-2: steps 2.. are rolled out again
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [0, 0, 1]
+    _trim_rollouts(log, 0)  # a fresh run
+    assert log.read_text() == ""
+    _trim_rollouts(tmp_path / "absent.jsonl", 0)
+    assert not (tmp_path / "absent.jsonl").exists()
