@@ -113,6 +113,7 @@ rule recommender:
         f"{R}/tables/llm_comparisons.md",
         f"{R}/tables/plots/grpo_rewards.png",
         f"{R}/tables/plots/turns.png",
+        f"{R}/tables/llm_report.html",
 
 
 rule usersim:

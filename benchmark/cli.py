@@ -370,7 +370,7 @@ def cmd_comparisons(a) -> int:
 def cmd_report(a) -> int:
     from benchmark.report.html import write_report
 
-    out = write_report(a.tables, a.figures, a.out, provenance=a.provenance)
+    out = write_report(a.tables, a.figures, a.out, title=a.title, provenance=a.provenance, target=a.target)
     print(f"report ({len(a.tables)} tables, {len(a.figures)} figures) -> {out}")
     return 0
 
@@ -686,6 +686,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("tables", nargs="+", help="Markdown tables rendered by the workflow (results/tables/*.md)")
     s.add_argument("--figures", nargs="*", default=[], help="PNG figures to embed")
     s.add_argument("--provenance", nargs="*", default=[], help="metrics JSONs whose provenance is summarised")
+    s.add_argument("--title", default=None, help="page title (default: the benchmark's results page)")
+    s.add_argument("--target", default="report", help="the Snakemake target named as the way to regenerate the page")
     s.add_argument("--out", required=True, help="HTML path, e.g. results/tables/report.html")
 
     s = add("figures", cmd_figures, "the report's figures: bars with intervals, Recall@k curves, transfer heat map, "

@@ -4,8 +4,9 @@ He et al. (CIKM 2023) map each generated line to the nearest DBpedia entity name
 it "in catalogue" when the distance is <= 2. We match to *our* catalogue instead (the item ids our metrics need):
 
 1. ``parse_list``: the lines after the first ``1.`` (comma-split when there is none, as in their extraction), list
-   numbers / bullets / quotes stripped, at most ``n`` entries; a ``(1995)`` or trailing ``1995`` is kept apart as
-   the year.
+   numbers / bullets / quotes and a leading speaker tag (``System:``, ``User:``: a small model continues the dialogue
+   instead of listing titles) stripped, empty entries dropped, at most ``n`` entries; a ``(1995)`` or trailing
+   ``1995`` is kept apart as the year.
 2. ``norm``: lowercase, accents and punctuation removed, ``&`` -> ``and``, ``Matrix, The`` -> ``the matrix``.
 3. ``TitleIndex.match``: **exact** = the normalised title (whole line first, then without the year) is a catalogue
    title and the year agrees or none was given and only one item has the title; **year** = the title is a
@@ -37,6 +38,9 @@ _YEAR_PAREN = re.compile(r"\((\d{4})\)")
 _YEAR_TAIL = re.compile(r"^(.*\S)[\s,-]+((?:19|20)\d{2})$")
 _NUMBER = re.compile(r"^\s*(?:\d{1,2}\s*[.):]|[-*\u2022])\s*")
 _ARTICLE_TAIL = re.compile(r"^(.*), (the|a|an)$")
+# A dialogue turn written by the model, not a title: before this was stripped, SmolLM2-135M's 186 "System:" lines on
+# the ReDial subset were all fuzzy-matched (distance <= 2) to one film.
+_SPEAKER = re.compile(r"^(?:user|system|seeker|recommender)\s*:\s*", re.IGNORECASE)
 
 
 def norm(text: str) -> str:
@@ -58,7 +62,11 @@ def split_year(line: str) -> tuple[str, int | None]:
 
 
 def parse_list(text: str, n: int = 20) -> list[str]:
-    """The generated entries, in order (He et al.'s extraction: after the first ``1.``, one entry per line)."""
+    """The generated entries, in order (He et al.'s extraction: after the first ``1.``, one entry per line).
+
+    >>> parse_list("System: \\nSystem: Heat (1995)\\nUser: thanks")
+    ['Heat (1995)', 'thanks']
+    """
     start = re.search(r"(^|\s)1[.)]", text)
     if start:
         lines = text[start.start():].splitlines()
@@ -66,7 +74,7 @@ def parse_list(text: str, n: int = 20) -> list[str]:
         lines = [p for line in text.splitlines() for p in line.split(",")]
     out = []
     for line in lines:
-        line = _NUMBER.sub("", line.replace("\"", "")).strip().strip("'*").strip()
+        line = _SPEAKER.sub("", _NUMBER.sub("", line.replace("\"", "")).strip()).strip().strip("'*").strip()
         head, _, why = line.partition(" - ")
         if len(why.split()) >= 5:  # "Title - because you liked ..." is an explanation; "M:I - Fallout" is a title
             line = head.strip().strip("\"'*").strip()

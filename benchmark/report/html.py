@@ -62,8 +62,8 @@ def provenance_summary(paths: Sequence[str | os.PathLike]) -> str:
 
 def render_report(tables: Sequence[str | os.PathLike], figures: Sequence[str | os.PathLike] = (),
                   title: str = "SMTPO reproducibility benchmark: results",
-                  provenance: Sequence[str | os.PathLike] = ()) -> str:
-    """The HTML text of the report (see the module docstring)."""
+                  provenance: Sequence[str | os.PathLike] = (), target: str = "report") -> str:
+    """The HTML text of the report (see the module docstring); ``target``: the Snakemake target that rebuilds it."""
     sections, toc = [], []
     if provenance:
         toc.append('<li><a href="#provenance">Provenance</a></li>')
@@ -92,11 +92,11 @@ def render_report(tables: Sequence[str | os.PathLike], figures: Sequence[str | o
     return (f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{html.escape(title)}"
             f"</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{html.escape(title)}</h1>\n"
             "<p>Every table below is the Markdown table the workflow rendered, with its protocol card; regenerate "
-            "with <code>snakemake report</code>.</p>\n<nav><ul>\n" + "\n".join(toc) + "\n</ul></nav>\n"
+            f"with <code>snakemake {html.escape(target)}</code>.</p>\n<nav><ul>\n" + "\n".join(toc) + "\n</ul></nav>\n"
             + "\n".join(sections) + "\n</body>\n</html>\n")
 
 
-def write_report(tables, figures, out, title: str | None = None, provenance=()) -> Path:
-    text = render_report(tables, figures, provenance=provenance, **({"title": title} if title else {}))
+def write_report(tables, figures, out, title: str | None = None, provenance=(), target: str = "report") -> Path:
+    text = render_report(tables, figures, provenance=provenance, target=target, **({"title": title} if title else {}))
     write_text(out, text)
     return Path(out)

@@ -57,6 +57,16 @@ def test_parse_list_and_match_list_count_every_kind():
     assert len(parse_list("\n".join(f"{n}. Film {n}" for n in range(1, 31)), n=20)) == 20
 
 
+def test_speaker_tags_are_not_titles():
+    # SmolLM2-135M continues the dialogue; "System" is within edit distance 2 of a 6-letter title before stripping
+    items = ITEMS + [{"item_id": "sisters", "title": "Sister", "year": 2012}]
+    entries = parse_list("System: \nUser: Heat (1995)\nSystem:\nsystem : Inception")
+    assert entries == ["Heat (1995)", "Inception"]
+    ranked, _, counts = match_list(TitleIndex(items), entries)
+    assert ranked == ["heat95"] and counts["fuzzy"] == 0 and counts["titles"] == 2
+    assert TitleIndex(items).match("System").item_id == "sisters"  # what the tag alone would have matched
+
+
 def test_prompt_is_he_et_al_general_prompt():
     context = [{"role": "recommender", "text": "Hi!", "items": []},
                {"role": "seeker", "text": "Comedies?", "items": []}]

@@ -144,6 +144,9 @@ def test_html_report_has_every_table_and_embedded_figure(tmp_path):
     assert text.count("<table>") == 2 and "<td>0.0603</td>" in text
     assert re.search(r'<img alt="main_fresh_recall" src="data:image/png;base64,iVBORw0KGgo', text)
     assert '<a href="#main">Main results</a>' in text and '<a href="#figure-main-fresh-recall">' in text
+    assert "<code>snakemake report</code>" in text
+    llm = render_report([tmp_path / "main.md"], title="LLM systems", target="recommender")
+    assert "<title>LLM systems</title>" in llm and "<code>snakemake recommender</code>" in llm
     with pytest.raises(InputError, match="missing table"):
         render_report([tmp_path / "nope.md"])
     with pytest.raises(InputError, match="expected a PNG"):

@@ -53,7 +53,7 @@ def test_dry_run_recommender_plans_the_llm_systems(tmp_path):
     assert jobs["predict_subset"] == jobs["evaluate_subset"] == (len(llm) * cells + extra_t) * seeds
     assert jobs["train_recommender_sft"] == jobs["recommender_sft_data"] == train_sets * seeds
     assert jobs["train_recommender_grpo"] == train_sets * seeds  # only the smtpo variant in `recommender`
-    assert jobs["llm_table"] == jobs["recommender_plots"] == jobs["llm_comparisons"] == 1
+    assert jobs["llm_table"] == jobs["recommender_plots"] == jobs["llm_comparisons"] == jobs["llm_report_html"] == 1
     assert "ablations_table" not in jobs
 
 

@@ -174,13 +174,15 @@ rule llm_table:
         out_dir=lambda w, output: os.path.dirname(output.md),
         args=table_args(LLM_TABLE["systems"], LLM_TABLE["metrics"]),
         title=f"LLM systems and their comparisons ({split_title()})",
+        # He et al.'s GPT-4 / GPT-3.5 / Vicuna / BAIZE rows beside llm-free (their prompt and matching, our catalogue)
+        published="baselines/published.yaml",
     log:
         f"{R}/logs/report/llm_table.log",
     conda:
         "../envs/benchmark.yaml"
     shell:
         "{params.py} -m benchmark tables {input} --out-dir {params.out_dir} --name llm --parse-failures "
-        "--title '{params.title}' {params.args} > {log} 2>&1"
+        "--title '{params.title}' {params.args} --published {params.published} > {log} 2>&1"
 
 
 rule llm_comparisons:
@@ -264,3 +266,24 @@ rule ablation_plots:
         "../envs/benchmark.yaml"
     shell:
         "{params.py} -m benchmark plots --grpo {input.grpo} --out-dir {params.out_dir} > {log} 2>&1"
+
+
+# The LLM tables and the recommender plots as one HTML page (results/tables/llm_report.html; `release` copies it):
+# report.html belongs to `all`, which does not run the LLM systems.
+rule llm_report_html:
+    input:
+        tables=[f"{R}/tables/llm.md", f"{R}/tables/llm_comparisons.md"],
+        figures=[f"{R}/tables/plots/grpo_rewards.png", f"{R}/tables/plots/turns.png"],
+        metrics=llm_metrics_files(LLM_TABLE["systems"]),
+    output:
+        f"{R}/tables/llm_report.html",
+    params:
+        py=PY,
+        title="SMTPO reproducibility benchmark: LLM systems on the evaluation subset",
+    log:
+        f"{R}/logs/report/llm_report_html.log",
+    conda:
+        "../envs/benchmark.yaml"
+    shell:
+        "{params.py} -m benchmark report {input.tables} --figures {input.figures} --provenance {input.metrics} "
+        "--title '{params.title}' --target recommender --out {output} > {log} 2>&1"
