@@ -38,9 +38,9 @@ _YEAR_PAREN = re.compile(r"\((\d{4})\)")
 _YEAR_TAIL = re.compile(r"^(.*\S)[\s,-]+((?:19|20)\d{2})$")
 _NUMBER = re.compile(r"^\s*(?:\d{1,2}\s*[.):]|[-*\u2022])\s*")
 _ARTICLE_TAIL = re.compile(r"^(.*), (the|a|an)$")
-# A dialogue turn written by the model, not a title: before this was stripped, SmolLM2-135M's 186 "System:" lines on
-# the ReDial subset were all fuzzy-matched (distance <= 2) to one film.
-_SPEAKER = re.compile(r"^(?:user|system|seeker|recommender)\s*:\s*", re.IGNORECASE)
+# A dialogue turn written by the model, not a title (a tag with its colon, or a bare tag line): before this was
+# stripped, SmolLM2-135M's 186 "System:" lines on the ReDial subset were all fuzzy-matched (distance <= 2) to one film.
+_SPEAKER = re.compile(r"^(?:user|system|seeker|recommender)\s*(?::\s*|$)", re.IGNORECASE)
 
 
 def norm(text: str) -> str:
@@ -64,7 +64,7 @@ def split_year(line: str) -> tuple[str, int | None]:
 def parse_list(text: str, n: int = 20) -> list[str]:
     """The generated entries, in order (He et al.'s extraction: after the first ``1.``, one entry per line).
 
-    >>> parse_list("System: \\nSystem: Heat (1995)\\nUser: thanks")
+    >>> parse_list("System: \\nSystem: Heat (1995)\\nUser: thanks\\nSystem")
     ['Heat (1995)', 'thanks']
     """
     start = re.search(r"(^|\s)1[.)]", text)

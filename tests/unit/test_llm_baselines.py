@@ -60,10 +60,10 @@ def test_parse_list_and_match_list_count_every_kind():
 def test_speaker_tags_are_not_titles():
     # SmolLM2-135M continues the dialogue; "System" is within edit distance 2 of a 6-letter title before stripping
     items = ITEMS + [{"item_id": "sisters", "title": "Sister", "year": 2012}]
-    entries = parse_list("System: \nUser: Heat (1995)\nSystem:\nsystem : Inception")
-    assert entries == ["Heat (1995)", "Inception"]
+    entries = parse_list("System: \nUser: Heat (1995)\nSystem:\nsystem : Inception\nSystem\nSystematic")
+    assert entries == ["Heat (1995)", "Inception", "Systematic"]
     ranked, _, counts = match_list(TitleIndex(items), entries)
-    assert ranked == ["heat95"] and counts["fuzzy"] == 0 and counts["titles"] == 2
+    assert ranked == ["heat95"] and counts["fuzzy"] == 0 and counts["titles"] == 3
     assert TitleIndex(items).match("System").item_id == "sisters"  # what the tag alone would have matched
 
 
