@@ -15,14 +15,22 @@ subtracting the genre's mean ``m(g)`` over the tuning prompts. The genre's score
 
 with ``f(g)`` the genre's share among the training targets' genres (the prior the constant answer ranks by). So
 ``lam = 0`` reproduces the constant answer's ranking exactly and ``lam > 0`` lets the dialogue move genres up or
-down. ``lam``, ``k`` (how many genres to name) and ``names`` (keep the greedy answer's director / cast, or
-``none``) are chosen on the valid split by ``tune-usersim-votes`` (``tune_votes.py``); a chosen ``lam`` of 0 means
-the simulator adds nothing over the constant, and the tuning file says so.
+down. ``lam``, ``k`` (how many genres to name), ``names`` (keep the greedy answer's director / cast, or ``none``)
+and ``pin`` are chosen on the valid split by ``tune-usersim-decoding`` (``tune_decoding.py``); a chosen ``lam`` of 0
+without ``pin`` means the simulator adds nothing over the constant, and the tuning file says so.
+
+``pin``: the genres of the greedy answer go first, and the ranking fills the remaining slots.
+Why: ``ell(g)`` is the probability of ``g`` being the *first* genre, and a simulator trained on alphabetical answers
+gives a late genre (``thriller``, ``war``) that first slot only when no earlier genre applies, so ``ell`` mixes
+"applies" with "comes first"; the greedy answer states presence directly (precision 0.35 on 60 INSPIRED valid
+turns, against 0.24 for the constant) but names only ~3 genres, and the ranking supplies the recall.
 
 >>> rank_genres([-1.0, -2.0, -3.0], [0.0, 0.0, 0.0], [-3.0, -1.0, -1.5], ["a", "b", "c"], lam=0.0)
 ['a', 'b', 'c']
 >>> rank_genres([-1.0, -2.0, -3.0], [0.0, 0.0, 0.0], [-3.0, -1.0, -1.5], ["a", "b", "c"], lam=1.0)  # -4, -3, -4.5
 ['b', 'a', 'c']
+>>> pin_genres(['b', 'a', 'c'], "genres: c, a, x | director: none | cast: none")  # x is not a ranked genre
+['a', 'c', 'b']
 """
 
 from __future__ import annotations
@@ -53,6 +61,14 @@ def rank_genres(log_prior: Sequence[float], mean: Sequence[float], ell: Sequence
     """Genres by ``log_prior + lam * (ell - mean)``, best first (ties: the vocabulary order)."""
     scores = [p + lam * (e - m) for p, m, e in zip(log_prior, mean, ell, strict=True)]
     return [genres[i] for i in sorted(range(len(genres)), key=lambda i: (-scores[i], i))]
+
+
+def pin_genres(ranked: Sequence[str], greedy: str) -> list[str]:
+    """``ranked`` with the genres of the ``greedy`` answer moved to the front, keeping the ranking's order among
+    them and among the rest (an unparseable or genre-less greedy answer leaves ``ranked`` as it is; a greedy genre
+    outside ``ranked`` is dropped, as the ranking covers every training genre)."""
+    said = (templates.parse_attributes(greedy) or {}).get("genres", set())
+    return [g for g in ranked if g in said] + [g for g in ranked if g not in said]
 
 
 def answer(ranked: Sequence[str], k: int, greedy: str, names: str) -> str:

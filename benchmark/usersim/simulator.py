@@ -111,7 +111,7 @@ class UserSimulator:
         self.batch_size, self.max_turns = batch_size, max_turns
         self.attribute_max_new_tokens = attribute_max_new_tokens
         self.attribute_votes, self.attribute_vote_share = attribute_votes, attribute_vote_share
-        # scored decoding (scored.py): {"genres", "log_prior", "mean", "lam", "k", "names"} from tune_decoding
+        # scored decoding (scored.py): {"genres", "log_prior", "mean", "lam", "k", "names", "pin"} from tune_decoding
         self.attribute_scoring = attribute_scoring
         self.guard_events: list[dict] = []  # every guard firing: {"sample_id", "item_id", "where", "matched", ...}
 
@@ -150,11 +150,13 @@ class UserSimulator:
         prompts = [templates.attributes_prompt(r.history, self.max_turns) for r in requests]
         if self.attribute_scoring:
             sc = self.attribute_scoring
-            greedy = self._generate(prompts, requests, self.attribute_max_new_tokens) if sc["names"] == "greedy" \
-                else [""] * len(requests)
+            pin = sc.get("pin", False)  # decoding files written before `pin` existed did not pin
+            greedy = self._generate(prompts, requests, self.attribute_max_new_tokens) \
+                if sc["names"] == "greedy" or pin else [""] * len(requests)
             ell = self.genre_loglik(requests, sc["genres"])
-            return [scored.answer(scored.rank_genres(sc["log_prior"], sc["mean"], e, sc["genres"], sc["lam"]),
-                                  sc["k"], g, sc["names"]) for e, g in zip(ell, greedy, strict=True)]
+            ranked = [scored.rank_genres(sc["log_prior"], sc["mean"], e, sc["genres"], sc["lam"]) for e in ell]
+            return [scored.answer(scored.pin_genres(r, g) if pin else r, sc["k"], g, sc["names"])
+                    for r, g in zip(ranked, greedy, strict=True)]
         if not self.attribute_votes:
             return self._generate(prompts, requests, self.attribute_max_new_tokens)
         joined = self._generate(prompts, requests, self.attribute_max_new_tokens, votes=self.attribute_votes)

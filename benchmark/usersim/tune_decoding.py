@@ -5,13 +5,13 @@ alternatives are scored on the same valid turns, and the best micro F1 wins:
 
 * ``scored`` (``scored.py``): every training genre ranked by the training prior plus ``lam`` times the simulator's
   calibrated log-likelihood; the top ``k`` named. Grid ``scored.LAMBDA_GRID`` x ``scored.K_GRID`` x names (the
-  greedy answer's director / cast, or none). ``lam = 0`` is the constant answer's ranking, so the file shows what
-  the model adds over the prior on valid.
+  greedy answer's director / cast, or none) x pin (the greedy answer's genres first, or not). ``lam = 0`` without
+  pin is the constant answer's ranking, so the file shows what the model adds over the prior on valid.
 * ``vote`` (``--votes n > 0``): ``n`` sampled answers per turn (temperature 1), each value kept when at least
   ``share`` of them give it (``templates.vote_attributes``); grid: the first m <= n samples x ``SHARE_GRID``.
 
 Ties: greedy, then scored, then vote; within one, the simpler setting (fewer votes; smaller ``lam``, then
-smaller ``k``). ``eval-usersim --decoding <this file>`` uses the choice on test.
+smaller ``k``, no pin). ``eval-usersim --decoding <this file>`` uses the choice on test.
 
     python -m benchmark tune-usersim-decoding --processed results/processed/redial \\
         --llm results/models/base/llm/meta.json --adapter results/models/usersim/multitask/redial/seed0/adapter \\
@@ -44,7 +44,7 @@ def _score(texts: list[str], golds: list[dict]) -> dict:
 
 def _tie_key(g: dict) -> tuple:
     return (round(g["f1"], 6), -ORDER[g["decoding"]], -(g.get("votes") or 0), -(g.get("lam") or 0.0),
-            -(g.get("k") or 0), g.get("names") == "none", g.get("share") or 1.0)
+            -(g.get("k") or 0), g.get("names") == "none", not g.get("pin"), g.get("share") or 1.0)
 
 
 def scored_grid(sim: UserSimulator, bundle: DatasetBundle, reqs: list[Request], golds: list[dict],
@@ -60,10 +60,13 @@ def scored_grid(sim: UserSimulator, bundle: DatasetBundle, reqs: list[Request], 
     grid = []
     for lam in scored.LAMBDA_GRID:
         ranked = [scored.rank_genres(log_prior, mean, e, genres, lam) for e in ell]
+        pinned = [scored.pin_genres(r, g) for r, g in zip(ranked, greedy, strict=True)]
         for k in scored.K_GRID:
             for names in ("none", "greedy"):
-                texts = [scored.answer(r, k, g, names) for r, g in zip(ranked, greedy, strict=True)]
-                grid.append({"decoding": "scored", "lam": lam, "k": k, "names": names, **_score(texts, golds)})
+                for pin, order in ((False, ranked), (True, pinned)):
+                    texts = [scored.answer(r, k, g, names) for r, g in zip(order, greedy, strict=True)]
+                    grid.append({"decoding": "scored", "lam": lam, "k": k, "names": names, "pin": pin,
+                                 **_score(texts, golds)})
     return grid, {"genres": genres, "log_prior": log_prior, "mean": mean}
 
 
@@ -108,14 +111,14 @@ def load_decoding(path) -> dict:
     best = res["best"]
     if best.get("decoding") == "scored":
         return {"attribute_scoring": {**res["calibration"], "lam": best["lam"], "k": best["k"],
-                                      "names": best["names"]}}
+                                      "names": best["names"], "pin": best.get("pin", False)}}
     return {"attribute_votes": best["votes"], "attribute_vote_share": best["share"]} if best.get("votes") else {}
 
 
 def describe(best: dict) -> str:
     """One line naming a grid row: ``greedy``, ``scored lam 0.5 k 6 names none`` or ``vote 8 share 0.25``."""
     if best["decoding"] == "scored":
-        return f"scored lam {best['lam']} k {best['k']} names {best['names']}"
+        return f"scored lam {best['lam']} k {best['k']} names {best['names']}" + (" pin" if best.get("pin") else "")
     return f"vote {best['votes']} share {best['share']}" if best["decoding"] == "vote" else "greedy"
 
 

@@ -410,3 +410,39 @@ def test_scored_decoding_is_chosen_on_valid_and_used_by_the_simulator(sim, fixtu
     answer = user.attributes([Request(HISTORY, sample_id="9001#3")])[0]
     assert templates.parse_attributes(answer)["genres"] == {"action", "comedy"}
     assert tune_decoding.describe(best) == f"scored lam {best['lam']} k 2 names none"
+
+
+def test_pinned_greedy_genres_lead_the_scored_answer(sim, fixture_results, monkeypatch, tmp_path):
+    """``pin``: the greedy answer's genres first, the ranking fills the rest; chosen on valid when it scores best,
+    and the simulator then answers with it."""
+    from benchmark.io import write_json
+    from benchmark.usersim import tune_decoding
+    from benchmark.usersim.evaluate import select_samples
+
+    bundle = DatasetBundle(fixture_results / "processed/redial")
+    # gold of 9001#3: genres action, comedy | director Dir D | cast Star D (4 pairs)
+    samples = [s for s in select_samples(bundle, "test", 10, seed=0) if s["sample_id"] == "9001#3"]
+    greedy = "genres: action, comedy, war | director: none | cast: none"  # P 2/3, R 1/2, F1 4/7
+    tuner = UserSimulator(sim.model, sim.tokenizer, sim.model_id)
+    monkeypatch.setattr(tuner, "_run", lambda texts, n, seed=0, votes=0: [greedy] * len(texts))
+    flat = lambda reqs, genres: [[0.0] * len(genres) for _ in reqs]  # noqa: E731  (no dialogue signal)
+    monkeypatch.setattr(tuner, "genre_loglik", flat)
+    monkeypatch.setattr(tune_decoding, "training_attribute_golds",
+                        lambda b: [{"genres": ["drama"]}] * 4 + [{"genres": [g]} for g in ("action", "comedy",
+                                                                                          "horror")])
+    res = tune_decoding.tune(tuner, bundle, samples, votes=0)
+    # unpinned, the prior ranks drama, action, comedy, horror: best k 3, P 2/3, R 1/2, F1 4/7
+    assert max(g["f1"] for g in res["grid"] if g.get("pin") is False) == pytest.approx(4 / 7)
+    # pinned: action, comedy (war is not a training genre), drama, horror: k 2 gives P 1, R 1/2, F1 2/3
+    best = res["best"]
+    assert (best["decoding"], best["pin"], best["k"], best["lam"]) == ("scored", True, 2, 0.0)
+    assert best["f1"] == pytest.approx(2 / 3) and res["grid"][0]["f1"] == pytest.approx(4 / 7)
+    write_json(tmp_path / "d.json", res)
+    kwargs = tune_decoding.load_decoding(tmp_path / "d.json")
+    assert kwargs["attribute_scoring"]["pin"] is True
+    user = UserSimulator(sim.model, sim.tokenizer, sim.model_id, **kwargs)
+    monkeypatch.setattr(user, "_run", lambda texts, n, seed=0, votes=0: [greedy] * len(texts))
+    monkeypatch.setattr(user, "genre_loglik", flat)
+    assert user.attributes([Request(HISTORY, sample_id="9001#3")]) == \
+        ["genres: action, comedy | director: none | cast: none"]
+    assert tune_decoding.describe(best) == "scored lam 0.0 k 2 names none pin"
