@@ -394,8 +394,8 @@ def cmd_compare_reference(a) -> int:
 def cmd_release(a) -> int:
     from benchmark.report.release import release
 
-    counts = release(a.results, a.out)
-    print(f"released {counts['metrics']} cells with their predictions (.jsonl.gz), {counts['tables']} tables, "
+    counts = release(a.results, a.out, merge=a.merge)
+    print(f"{'merged' if a.merge else 'released'} {counts['metrics']} cells with their predictions (.jsonl.gz), {counts['tables']} tables, "
           f"{counts['usersim']} simulator files, {max(counts['costs'] - 1, 0)} cost rows + TOTAL -> {a.out}")
     return 0
 
@@ -715,6 +715,9 @@ def build_parser() -> argparse.ArgumentParser:
             "every cell's predictions as .jsonl.gz, costs.tsv (with a TOTAL row) and a sha256 MANIFEST.tsv")
     s.add_argument("--results", default="results", help="results root of a finished `snakemake all` run")
     s.add_argument("--out", default="results/reference", help="reference folder (its README.md is kept)")
+    s.add_argument("--merge", action="store_true", help="overlay a run of part of the workflow (e.g. `snakemake "
+                   "usersim`) on the existing reference: its files replace theirs, the rest is kept, costs.tsv "
+                   "keeps the steps it did not rerun")
 
     s = add("make-subset", cmd_make_subset, "draw the fixed, seeded evaluation subset of the LLM systems "
             "(samples with a fresh target, one per dialogue in turn) and write its ids file")

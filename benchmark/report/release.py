@@ -19,6 +19,14 @@ What lands in ``--out`` (a hand-written ``README.md`` there is kept; everything 
 The new reference is assembled in ``<out>.partial`` and swapped in only when complete (``io.atomic_dir``), so an
 interrupted release leaves the previous reference untouched. A metrics JSON without its predictions is an error:
 a reference cell nobody can recompute is not released.
+
+``--merge`` overlays a run of part of the workflow (e.g. ``snakemake usersim`` after a simulator change) on the
+existing reference instead of replacing it: every file the run has replaces the reference's file of the same
+path, everything else is kept, and ``costs.tsv`` keeps the old rows of the steps the run did not repeat (TOTAL and
+``MANIFEST.tsv`` recomputed). Tables derived from files the run did not make (e.g. ``report.html``) are only as
+fresh as the run's own copy of them: render them into ``<results>/tables`` first (results/reference/README.md).
+
+    python -m benchmark release --results results --out results/reference --merge
 """
 
 from __future__ import annotations
@@ -80,11 +88,45 @@ def costs_tsv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def release(results: str | os.PathLike, out: str | os.PathLike) -> dict:
-    """Copy a finished run into ``out`` (see the module docstring); returns counts of what was released."""
+def read_costs(path: Path) -> list[dict]:
+    """The step rows of a released ``costs.tsv`` (TOTAL dropped); [] when there is none."""
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8", newline="") as fh:
+        return [{"step": r["step"], "seconds": float(r["seconds"]), "max_rss_mb": float(r["max_rss_mb"]),
+                 "cpu_seconds": float(r["cpu_seconds"])}
+                for r in csv.DictReader(fh, delimiter="\t") if r["step"] != "TOTAL"]
+
+
+def merge_costs(old: list[dict], new: list[dict]) -> list[dict]:
+    """Step rows of ``old`` replaced or extended by ``new`` (by step name), sorted, with a fresh TOTAL row.
+
+    >>> old = [{"step": "a", "seconds": 1.0, "max_rss_mb": 5.0, "cpu_seconds": 1.0},
+    ...        {"step": "b", "seconds": 2.0, "max_rss_mb": 9.0, "cpu_seconds": 2.0}]
+    >>> new = [{"step": "b", "seconds": 4.0, "max_rss_mb": 3.0, "cpu_seconds": 3.0},
+    ...        {"step": "TOTAL", "seconds": 4.0, "max_rss_mb": 3.0, "cpu_seconds": 3.0}]
+    >>> [(r["step"], r["seconds"], r["max_rss_mb"]) for r in merge_costs(old, new)]
+    [('a', 1.0, 5.0), ('b', 4.0, 3.0), ('TOTAL', 5.0, 5.0)]
+    """
+    steps = {r["step"]: r for r in old if r["step"] != "TOTAL"}
+    steps.update({r["step"]: r for r in new if r["step"] != "TOTAL"})
+    rows = [steps[k] for k in sorted(steps)]
+    if rows:
+        rows.append({"step": "TOTAL", "seconds": sum(r["seconds"] for r in rows),
+                     "max_rss_mb": max(r["max_rss_mb"] for r in rows),
+                     "cpu_seconds": sum(r["cpu_seconds"] for r in rows)})
+    return rows
+
+
+def release(results: str | os.PathLike, out: str | os.PathLike, merge: bool = False) -> dict:
+    """Copy a finished run into ``out`` (see the module docstring); returns counts of what was released.
+
+    With ``merge`` the run is overlaid on the existing ``out`` (only the paths it has are replaced)."""
     results, out = Path(results), Path(out)
     metrics = sorted((results / "metrics").rglob("seed*.json")) if (results / "metrics").is_dir() else []
-    if not metrics:
+    if merge and not out.is_dir():
+        raise BenchmarkError(f"--merge: {out} is not a released reference to merge into (release without --merge)")
+    if not metrics and not (merge and ((results / "tables").is_dir() or (results / "usersim/eval").is_dir())):
         raise BenchmarkError(f"{results}/metrics holds no metrics JSON: run the workflow first (snakemake all)")
     missing = [m for m in metrics if not _predictions_of(results, m).is_file()]
     if missing:
@@ -92,6 +134,9 @@ def release(results: str | os.PathLike, out: str | os.PathLike) -> dict:
                              f"{_predictions_of(results, missing[0])}); rerun its predict rule before releasing")
     counts = {"metrics": 0, "predictions": 0, "tables": 0, "usersim": 0, "costs": 0}
     with atomic_dir(out) as tmp:
+        if merge:  # start from the whole current reference; the run's files overwrite theirs below
+            shutil.copytree(out, tmp, dirs_exist_ok=True)
+            (tmp / "MANIFEST.tsv").unlink(missing_ok=True)
         for name in KEEP:
             if (out / name).is_file():
                 shutil.copy2(out / name, tmp / name)
@@ -103,7 +148,7 @@ def release(results: str | os.PathLike, out: str | os.PathLike) -> dict:
             shutil.copy2(results / "report.html", tmp / "report.html")
             counts["tables"] += 1
         if (results / "tables/plots").is_dir():
-            shutil.copytree(results / "tables/plots", tmp / "plots")
+            shutil.copytree(results / "tables/plots", tmp / "plots", dirs_exist_ok=True)
         for m in metrics:
             rel = m.relative_to(results)
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -116,10 +161,12 @@ def release(results: str | os.PathLike, out: str | os.PathLike) -> dict:
             counts["metrics"] += 1
             counts["predictions"] += 1
         if (results / "usersim/eval").is_dir():
-            shutil.copytree(results / "usersim/eval", tmp / "usersim/eval")
+            shutil.copytree(results / "usersim/eval", tmp / "usersim/eval", dirs_exist_ok=True)
             counts["usersim"] = len(list((tmp / "usersim/eval").rglob("*.json")))
-        if (results / "benchmarks").is_dir():
-            rows = cost_rows(results / "benchmarks")
+        rows = cost_rows(results / "benchmarks") if (results / "benchmarks").is_dir() else []
+        if merge:
+            rows = merge_costs(read_costs(out / "costs.tsv"), rows)
+        if rows:
             write_text(tmp / "costs.tsv", costs_tsv(rows))
             counts["costs"] = len(rows)
         manifest = ["path\tbytes\tsha256"] + [

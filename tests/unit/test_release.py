@@ -91,3 +91,41 @@ def test_cost_rows_take_the_last_line_of_a_rerun(tmp_path):
     (tmp_path / "b.tsv").write_text("nothing here\n")
     with pytest.raises(BenchmarkError, match=r"b\.tsv: not a Snakemake benchmark file"):
         cost_rows(tmp_path)
+
+
+def test_merge_overlays_a_partial_run_and_keeps_the_rest_of_the_reference(tmp_path, fixture_results, capsys):
+    fake_run(tmp_path / "full", fixture_results)
+    out = tmp_path / "reference"
+    release(tmp_path / "full", out)
+    (out / "README.md").write_text("hand-written\n")
+    # a later run of one target: a simulator table, its evaluation file, one benchmark file (a step repeated)
+    part = tmp_path / "part"
+    (part / "tables").mkdir(parents=True)
+    (part / "tables/usersim.md").write_text("# simulator\n")
+    (part / "usersim/eval/multitask/redial").mkdir(parents=True)
+    (part / "usersim/eval/multitask/redial/seed0.json").write_text("{}\n")
+    (part / "benchmarks").mkdir()
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    (part / "benchmarks/train.tsv").write_text(header + "4.00\t0:00:04\t700.0\t1\t1\t1\t0\t0\t90\t3.0\n")
+    with pytest.raises(BenchmarkError, match="metrics holds no metrics JSON"):  # without --merge: refused
+        release(part, out)
+    assert cli(["release", "--results", str(part), "--out", str(out), "--merge"]) == 0
+    assert "merged 0 cells" in capsys.readouterr().out
+    assert (out / "tables/usersim.md").exists() is False and (out / "usersim.md").read_text() == "# simulator\n"
+    assert (out / "main.md").read_text() == "# table\n"  # kept from the full release
+    assert (out / "metrics/mine/redial/redial/seed0.json").is_file()
+    assert (out / "predictions/mine/redial/redial/seed0.jsonl.gz").is_file()
+    assert (out / "README.md").read_text() == "hand-written\n"
+    costs = (out / "costs.tsv").read_text().splitlines()
+    assert costs[1:] == ["predict/mine/redial/redial/seed0\t2.50\t300.0\t2.00",  # kept
+                         "train\t4.00\t700.0\t3.00",  # replaced by the rerun
+                         "TOTAL\t6.50\t700.0\t5.00"]
+    manifest = (out / "MANIFEST.tsv").read_text()
+    assert "usersim/eval/multitask/redial/seed0.json\t" in manifest and "main.md\t" in manifest
+    assert manifest.count("MANIFEST.tsv") == 0
+
+
+def test_merge_needs_a_reference_to_merge_into(tmp_path, fixture_results):
+    fake_run(tmp_path / "full", fixture_results)
+    with pytest.raises(BenchmarkError, match="not a released reference to merge into"):
+        release(tmp_path / "full", tmp_path / "nowhere", merge=True)
