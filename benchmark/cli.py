@@ -395,7 +395,8 @@ def cmd_release(a) -> int:
     from benchmark.report.release import release
 
     counts = release(a.results, a.out, merge=a.merge)
-    print(f"{'merged' if a.merge else 'released'} {counts['metrics']} cells with their predictions (.jsonl.gz), {counts['tables']} tables, "
+    verb = "merged" if a.merge else "released"
+    print(f"{verb} {counts['metrics']} cells with their predictions (.jsonl.gz), {counts['tables']} tables, "
           f"{counts['usersim']} simulator files, {max(counts['costs'] - 1, 0)} cost rows + TOTAL -> {a.out}")
     return 0
 
