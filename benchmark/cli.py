@@ -434,6 +434,51 @@ def _training_args(s: argparse.ArgumentParser) -> None:
     s.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
+# Help of the options many stages share, given where a stage's own add_argument says nothing more specific.
+COMMON_HELP = {
+    "dataset": "dataset name (redial, inspired)",
+    "seed": "random seed of this stage (same seed, same machine: same output)",
+    "out": "output path",
+    "out_dir": "output directory",
+    "processed": "processed dataset directory (python -m benchmark process), e.g. results/processed/redial",
+    "train_processed": "processed directory of the training dataset",
+    "llm": "base LLM meta.json (python -m benchmark prepare-model --kind llm)",
+    "embedder": "sentence embedder meta.json (python -m benchmark prepare-model --kind embedder)",
+    "split": "split to use (train, valid, test)",
+    "quiet": "no progress bars",
+    "batch_size": "items per forward pass",
+    "train_dataset": "dataset the system was trained on (redial, inspired)",
+    "test_dataset": "dataset the predictions are for; must match --processed",
+    "recipe": "training recipe YAML (workflow/recipes/<stage>/cpu.yaml or gpu.yaml)",
+    "max_steps": "override the recipe's max_steps",
+    "variant": "simulator variant name (multitask, feedback-only, base, trivial-popular, trivial-context)",
+    "n": "number of test turns (seeded sample; more than there are = all)",
+    "max_turns": "dialogue turns of history in each simulator prompt",
+    "adapter": "LoRA adapter directory (omit for the base model)",
+    "system": "system name (python -m benchmark systems lists them)",
+    "train": "training artefact or data directory of this stage",
+    "tol": "absolute tolerance per value",
+    "digits": "decimals in the rendered table",
+    "title": "heading of the rendered table",
+    "columns": "comma-separated metric columns, e.g. recall@10,ndcg@10",
+    "protocols": "comma-separated evaluation protocols (all, fresh)",
+    "protocol": "evaluation protocol (all, fresh)",
+    "metric": "metric name, e.g. recall@10",
+    "n_resamples": "bootstrap resamples",
+    "kind": "which model to prepare",
+    "fusion": "how the two views are combined",
+}
+
+
+def _fill_help(parser: argparse.ArgumentParser) -> None:
+    """Give every option without a help text the shared one for its name (``COMMON_HELP``)."""
+    for sub in (a for a in parser._actions if isinstance(a, argparse._SubParsersAction)):
+        for sp in sub.choices.values():
+            for action in sp._actions:
+                if action.help is None and action.dest in COMMON_HELP:
+                    action.help = COMMON_HELP[action.dest]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -668,12 +713,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("comparisons", cmd_comparisons, "the paired-comparisons table: A - B with a paired dialogue-level "
             "bootstrap interval for every configured pair on every cell (Markdown + LaTeX)")
     s.add_argument("--pairs", nargs="+", required=True, metavar="A:B", help="system pairs, e.g. dualview:cf-only")
-    s.add_argument("--cells", nargs="+", required=True, metavar="TRAIN:TEST")
+    s.add_argument("--cells", nargs="+", required=True, metavar="TRAIN:TEST",
+                   help="cells compared, e.g. redial:redial inspired:inspired")
     s.add_argument("--predictions", default="results/predictions", help="predictions root")
     s.add_argument("--processed", default="results/processed", help="processed root (one folder per dataset)")
     s.add_argument("--seeds", type=int, nargs="+", default=[0],
                    help="seeds averaged per system (those it has predictions for; at least one)")
-    s.add_argument("--metrics", type=_csv, default=["recall@10", "ndcg@10"])
+    s.add_argument("--metrics", type=_csv, default=["recall@10", "ndcg@10"], help="comma-separated metrics")
     s.add_argument("--protocol", default="fresh")
     s.add_argument("--n-resamples", type=int, default=1000)
     s.add_argument("--subset", nargs="+", default=None, metavar="DATASET=IDS_FILE",
@@ -740,6 +786,7 @@ def build_parser() -> argparse.ArgumentParser:
             "workflow/config/baselines.yaml, merged over config.yaml as Snakemake does) against its schema")
     s.add_argument("--config", nargs="+", default=["workflow/config/config.yaml"],
                    help="config file(s), merged in order over workflow/config/config.yaml")
+    _fill_help(p)
     return p
 
 

@@ -181,3 +181,15 @@ def test_outputs_get_the_mode_open_would_give_them(tmp_path):
     os.umask(umask)
     write_text(tmp_path / "t.md", "x")
     assert (tmp_path / "t.md").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
+
+
+def test_every_cli_option_has_a_help_text():
+    import argparse
+
+    from benchmark.cli import build_parser
+
+    parser = build_parser()
+    missing = [f"{name} {action.option_strings or action.dest}"
+               for sub in parser._actions if isinstance(sub, argparse._SubParsersAction)
+               for name, sp in sub.choices.items() for action in sp._actions if not action.help]
+    assert missing == []
