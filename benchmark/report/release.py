@@ -65,11 +65,16 @@ def cost_rows(benchmarks: Path) -> list[dict]:
         r = records[-1]
         rows.append({"step": path.relative_to(benchmarks).with_suffix("").as_posix(), "seconds": float(r["s"]),
                      "max_rss_mb": _number(r.get("max_rss")), "cpu_seconds": _number(r.get("cpu_time"))})
-    if rows:
-        rows.append({"step": "TOTAL", "seconds": sum(r["seconds"] for r in rows),
-                     "max_rss_mb": max(r["max_rss_mb"] for r in rows),
-                     "cpu_seconds": sum(r["cpu_seconds"] for r in rows)})
-    return rows
+    return with_total(rows)
+
+
+def with_total(rows: list[dict]) -> list[dict]:
+    """``rows`` and a TOTAL row (sum of seconds and CPU seconds, max of peak RSS); [] stays []."""
+    if not rows:
+        return []
+    return rows + [{"step": "TOTAL", "seconds": sum(r["seconds"] for r in rows),
+                    "max_rss_mb": max(r["max_rss_mb"] for r in rows),
+                    "cpu_seconds": sum(r["cpu_seconds"] for r in rows)}]
 
 
 def _number(text) -> float:
@@ -110,12 +115,7 @@ def merge_costs(old: list[dict], new: list[dict]) -> list[dict]:
     """
     steps = {r["step"]: r for r in old if r["step"] != "TOTAL"}
     steps.update({r["step"]: r for r in new if r["step"] != "TOTAL"})
-    rows = [steps[k] for k in sorted(steps)]
-    if rows:
-        rows.append({"step": "TOTAL", "seconds": sum(r["seconds"] for r in rows),
-                     "max_rss_mb": max(r["max_rss_mb"] for r in rows),
-                     "cpu_seconds": sum(r["cpu_seconds"] for r in rows)})
-    return rows
+    return with_total([steps[k] for k in sorted(steps)])
 
 
 def release(results: str | os.PathLike, out: str | os.PathLike, merge: bool = False) -> dict:
