@@ -409,6 +409,15 @@ def cmd_make_subset(a) -> int:
     return 0
 
 
+def cmd_answer_depth(a) -> int:
+    from benchmark.recommender.depth import main
+
+    r = main(a.processed, a.valid, a.valid_subset, a.test, a.out, k=a.k, protocol=a.protocol)
+    curve = ", ".join(f"{m}: {v:.4f}" for m, v in r["chosen_on"]["curve"].items())
+    print(f"answer depth {r['depth']} (valid {r['chosen_on']['metric']} by depth: {curve}) -> {a.out}")
+    return 0
+
+
 def cmd_plots(a) -> int:
     from benchmark.recommender.plots import main
 
@@ -773,6 +782,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--split", default="test")
     s.add_argument("--out", required=True, help="ids file, e.g. workflow/config/subsets/redial-test-200.txt")
+
+    s = add("answer-depth", cmd_answer_depth, "choose on validation how many of an LLM recommender's answered "
+            "items to trust before the retriever's order, and re-rank its test predictions (no model is run)")
+    s.add_argument("--processed", required=True, help="processed dataset directory (its valid.samples.jsonl)")
+    s.add_argument("--valid", required=True, help="the system's predictions on the validation split")
+    s.add_argument("--valid-subset", default=None, help="ids file the validation predictions were made on")
+    s.add_argument("--test", required=True, help="the system's test predictions (with their .meta.json)")
+    s.add_argument("--out", required=True, help="re-ranked test predictions JSONL (+ .meta.json beside it)")
+    s.add_argument("--k", type=int, default=50, help="length of each ranking")
+    s.add_argument("--protocol", default="fresh")
 
     s = add("plots", cmd_plots, "recommender plots: GRPO reward components per step; Recall@10 against turns T")
     s.add_argument("--grpo", nargs="*", default=[], help="GRPO meta.json files (their reward_log)")

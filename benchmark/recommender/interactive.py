@@ -21,8 +21,10 @@ from pathlib import Path
 
 from benchmark.data.bundle import Catalog
 from benchmark.errors import BenchmarkError
+from benchmark.recommender.depth import at_depth
 from benchmark.recommender.episode import EpisodeSettings, run_episodes
 from benchmark.recommender.parse import PARSER_VERSION
+from benchmark.recommender.prompt import K_ANSWER
 from benchmark.recommender.system import LLMRecommenderSystem
 
 
@@ -68,8 +70,12 @@ class SMTPOSystem(LLMRecommenderSystem):
         out, self.last_details = [], []
         for ep, extra in zip(episodes, more, strict=True):
             last, ranked = ep.turns[-1], ep.ranking
-            out.append((ranked + [i for i in extra if i not in set(ranked)])[:k])
-            self.last_details.append({"raw_text": last.output, "parse_status": last.status,
-                                      "parser_version": PARSER_VERSION,
-                                      "turn_status": [t.status for t in ep.turns], "episode": ep.to_dict()})
+            detail = {"raw_text": last.output, "parse_status": last.status, "parser_version": PARSER_VERSION,
+                      "turn_status": [t.status for t in ep.turns], "episode": ep.to_dict(),
+                      "ranked_items": ranked + [i for i in extra if i not in set(ranked)]}
+            # answer_depth < 10 changes the final ranking only; the episode the simulator saw is unchanged
+            out.append(at_depth(detail, self.answer_depth, k) if self.answer_depth < K_ANSWER
+                       else detail["ranked_items"][:k])
+            del detail["ranked_items"]
+            self.last_details.append(detail)
         return out

@@ -75,10 +75,14 @@ class LLMRecommenderSystem(_CandidateSystem):
 
     def __init__(self, llm: str, retriever, adapter: str | None = None, candidates: int = 20, batch_size: int = 16,
                  max_new_tokens: int = 256, dtype: str = "bfloat16", max_turns: int = prompt.MAX_TURNS,
-                 max_chars: int = prompt.MAX_CHARS):
+                 max_chars: int = prompt.MAX_CHARS, answer_depth: int = prompt.K_ANSWER):
         """``llm``: a prepared meta.json, a model directory or a hub id; ``dtype``: bfloat16 generates ~5x faster
-        than float32 on CPUs with AMX (the adapter is merged in float32 first)."""
+        than float32 on CPUs with AMX (the adapter is merged in float32 first); ``answer_depth``: answered items
+        trusted before the retriever's order takes over (``depth.py``; 10 = the whole answer)."""
         super().__init__(retriever, candidates)
+        if not 0 <= answer_depth <= prompt.K_ANSWER:
+            raise BenchmarkError(f"answer_depth = {answer_depth}: must be between 0 and {prompt.K_ANSWER}")
+        self.answer_depth = answer_depth
         from benchmark.recommender.train_sft import load_model
 
         if adapter and not Path(adapter).exists():
@@ -110,9 +114,11 @@ class LLMRecommenderSystem(_CandidateSystem):
         out, self.last_details = [], []
         for text, order, ranked in zip(self.generate(prompts), orders, retrieved, strict=True):
             result = parse_answer(text, len(order), prompt.K_ANSWER)
-            out.append(to_ranking(result, order, ranked, prompt.K_ANSWER)[:k])
+            out.append(to_ranking(result, order, ranked, self.answer_depth)[:k])
+            # candidate_ids: the shown candidates in retriever order (depth.py re-ranks from them offline)
             self.last_details.append({"raw_text": text, "parse_status": result.status,
-                                      "parser_version": PARSER_VERSION, "candidate_order": order})
+                                      "parser_version": PARSER_VERSION, "candidate_order": order,
+                                      "candidate_ids": ranked[:self.candidates]})
         return out
 
 

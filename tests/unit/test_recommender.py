@@ -8,6 +8,7 @@ from benchmark.data.bundle import DatasetBundle
 from benchmark.errors import BenchmarkError
 from benchmark.recommender import prompt
 from benchmark.recommender.config import RecommenderSFTConfig
+from benchmark.recommender.depth import at_depth
 from benchmark.recommender.parse import parse_answer, to_ranking
 from benchmark.recommender.rewards import format_reward, preference_reward, recommend_reward
 
@@ -200,6 +201,8 @@ def test_llm_zero_shot_predictions_carry_raw_text_and_parse_status(tiny_llm, fix
         assert isinstance(row["raw_text"], str) and row["parser_version"] == 1
         assert row["parse_status"] in ("ok", "partial", "malformed", "no_answer")
         assert sorted(row["candidate_order"]) == sorted(catalog_reversed)
+        assert row["candidate_ids"] == catalog_reversed[:20]  # retriever order, for answer-depth re-ranking
+        assert at_depth(row, 10, 50) == row["ranked_items"]  # depth 10: the system's own ranking
         if row["parse_status"] in ("malformed", "no_answer"):  # a random tiny model: expected to fail to parse
             assert row["ranked_items"] == catalog_reversed
 
