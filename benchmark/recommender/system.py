@@ -72,6 +72,7 @@ class LLMRecommenderSystem(_CandidateSystem):
     """The base LLM (optionally + a LoRA ``adapter``) reranking the retriever's K candidates in one turn."""
 
     name = "llm-zero-shot"
+    answer_depth = prompt.K_ANSWER  # answered items trusted before the retriever's order (depth.py)
 
     def __init__(self, llm: str, retriever, adapter: str | None = None, candidates: int = 20, batch_size: int = 16,
                  max_new_tokens: int = 256, dtype: str = "bfloat16", max_turns: int = prompt.MAX_TURNS,

@@ -237,3 +237,8 @@ def test_smtpo_system_runs_the_episode_loop_and_fills_the_ranking_to_k():
     # since the simulated reply asked for horror), then the retriever's further items
     last_turn = second["episode"]["turns"][-1]
     assert ranked[1][:12] == last_turn["candidate_ids"] and "horror" in last_turn["prompt"][0]["content"]
+    # answer_depth 0: the final list is the last turn's retriever order, not the episode's answered ranking
+    system.answer_depth = 0
+    ranked0 = system.recommend(SAMPLES, CATALOG, 20)
+    episode = system.last_details[0]["episode"]
+    assert ranked0[0][:12] == episode["turns"][-1]["candidate_ids"] != episode["ranking"]
