@@ -26,6 +26,8 @@ class RecommenderSFTConfig(Recipe):
     inject_missing: bool = True  # a target the retriever missed replaces a candidate at a seeded random position
     max_turns: int = prompt.MAX_TURNS  # dialogue turns in a prompt
     max_chars: int = prompt.MAX_CHARS  # characters of dialogue in a prompt (oldest cut first)
+    show_rank: bool = False  # each candidate line says its retriever rank ("[search rank r]"); recorded in the
+    #                          model's meta.json so every later stage prompts the same way (prompt.py)
     max_records: int = 4000  # cap on training records (seeded draw); the step budget sees max_steps * batch
     # --- LoRA (PEFT) ---
     lora_r: int = 16

@@ -33,7 +33,7 @@ from typing import Protocol, runtime_checkable
 
 from benchmark.io import write_jsonl
 from benchmark.recommender.parse import PARSER_VERSION, parse_answer, to_ranking
-from benchmark.recommender.prompt import K_ANSWER, build_prompt, candidate_line, item_title, prompt_seed, shuffled
+from benchmark.recommender.prompt import K_ANSWER, build_prompt, candidate_lines, item_title, prompt_seed, shuffled
 from benchmark.usersim.simulator import Request
 
 HISTORY_TITLES = 3  # offered titles named in the simulator's history line for an earlier turn (the prompt's
@@ -65,6 +65,7 @@ class EpisodeSettings:
     candidates: int = 20  # K items retrieved per turn
     seed: int = 0  # shuffles the shown candidate order per (seed, sample, turn): prompt_seed
     answer_k: int = K_ANSWER
+    show_rank: bool = False  # candidate lines say their retriever rank (prompt.py; as the model was trained)
 
 
 @dataclass
@@ -101,12 +102,12 @@ class Episode:
                 "turns": [asdict(t) for t in self.turns]}
 
 
-def followup_message(reply: str, candidates: Sequence[dict], seed: int) -> tuple[dict, list[str]]:
+def followup_message(reply: str, candidates: Sequence[dict], seed: int,
+                     show_rank: bool = False) -> tuple[dict, list[str]]:
     """The user message of a later turn: the simulated reply and the new candidates, numbered in a seeded order."""
-    by_id = {c["item_id"]: c for c in candidates}
-    order = shuffled(list(by_id), seed)
+    order = shuffled([c["item_id"] for c in candidates], seed)
     n = min(K_ANSWER, len(order))
-    lines = "\n".join(candidate_line(i + 1, by_id[item]) for i, item in enumerate(order))
+    lines = candidate_lines(order, candidates, show_rank)
     text = (f"The user replied: {reply or '(no reply)'}\n\nNew candidates:\n{lines}\n\n"
             f"Rank the candidates again: the {n} best numbers, best first, in <answer> </answer>.")
     return {"role": "user", "content": text}, order
@@ -127,7 +128,8 @@ def first_prompts(samples: Sequence[dict], catalog, retriever: CandidateSource,
     """Turn 1's (chat, shown order) per sample, exactly as ``run_episodes`` builds it (GRPO's dataset prompts)."""
     s = settings or EpisodeSettings()
     found = retriever.scored_candidates([x["context"] for x in samples], None, None, s.candidates, catalog)
-    return [build_prompt(x["context"], [], [catalog.by_id[i] for i in ids], prompt_seed(s.seed, x["sample_id"], 0))
+    return [build_prompt(x["context"], [], [catalog.by_id[i] for i in ids], prompt_seed(s.seed, x["sample_id"], 0),
+                         show_rank=s.show_rank)
             for x, (ids, _) in zip(samples, found, strict=True)]
 
 
@@ -150,9 +152,9 @@ def run_episodes(samples: Sequence[dict], catalog, retriever: CandidateSource, r
             items = [catalog.by_id[i] for i in ids]
             seed = prompt_seed(s.seed, x["sample_id"], turn - 1)
             if turn == 1:
-                new, order = build_prompt(x["context"], [], items, seed)
+                new, order = build_prompt(x["context"], [], items, seed, show_rank=s.show_rank)
             else:
-                message, order = followup_message(ep.turns[-1].reply, items, seed)
+                message, order = followup_message(ep.turns[-1].reply, items, seed, s.show_rank)
                 new = [{"role": "assistant", "content": ep.turns[-1].output}, message]
             ep.chat = ep.chat + new
             chats.append(ep.chat)

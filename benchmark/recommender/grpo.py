@@ -38,7 +38,7 @@ import torch
 from benchmark.errors import BenchmarkError
 from benchmark.io import write_json, write_text
 from benchmark.provenance import provenance
-from benchmark.recommender import rewards
+from benchmark.recommender import prompt, rewards
 from benchmark.recommender.episode import EpisodeSettings, first_prompts, run_episodes
 from benchmark.recommender.grpo_config import REWARD_NAMES, RecommenderGRPOConfig
 from benchmark.seeding import seed_everything
@@ -204,14 +204,15 @@ def build_dataset(samples, catalog, retriever, settings: EpisodeSettings):
 
 
 def train_grpo(bundle, model, tokenizer, retriever, simulator, out, cfg: RecommenderGRPOConfig, seed: int = 0,
-               progress: bool = True, callbacks=None, peft_config=None) -> dict:
-    """GRPO on ``bundle``'s train samples; ``model`` may already carry a trainable (SFT) adapter."""
+               progress: bool = True, callbacks=None, peft_config=None, show_rank: bool = False) -> dict:
+    """GRPO on ``bundle``'s train samples; ``model`` may already carry a trainable (SFT) adapter; ``show_rank``:
+    prompt as that adapter was trained (``prompt.adapter_prompt_options``)."""
     from trl import GRPOConfig, GRPOTrainer
 
     seed_everything(seed)
     started = time.time()
     out = Path(out)
-    settings = EpisodeSettings(turns=cfg.turns, candidates=cfg.candidates, seed=seed)
+    settings = EpisodeSettings(turns=cfg.turns, candidates=cfg.candidates, seed=seed, show_rank=show_rank)
     dataset, lookup = build_dataset(training_samples(bundle, cfg, seed), bundle.catalog, retriever, settings)
     ckpt_dir = out / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -248,7 +249,7 @@ def train_grpo(bundle, model, tokenizer, retriever, simulator, out, cfg: Recomme
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "reward_log": [{k: v for k, v in h.items() if k == "step" or k.startswith(("reward", "completions/"))}
                        for h in steps],
-        "recipe": cfg.to_dict(), "adapter": str((out / "adapter").resolve()),
+        "recipe": cfg.to_dict(), "prompt": {"show_rank": show_rank}, "adapter": str((out / "adapter").resolve()),
         "provenance": provenance(inputs={}, seed=seed),
     }
     shutil.rmtree(ckpt_dir, ignore_errors=True)
@@ -316,4 +317,5 @@ def main(a) -> dict:
         peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                                  target_modules=cfg.lora_targets, task_type="CAUSAL_LM")
     return train_grpo(DatasetBundle(a.train), model, tokenizer, retriever, simulator, a.out, cfg, seed=a.seed,
-                      progress=not a.quiet, peft_config=peft_config)
+                      progress=not a.quiet, peft_config=peft_config,
+                      show_rank=prompt.adapter_prompt_options(sft)["show_rank"])

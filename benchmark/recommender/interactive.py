@@ -62,7 +62,8 @@ class SMTPOSystem(LLMRecommenderSystem):
         return self.generate(chats)
 
     def recommend(self, samples: Sequence[dict], catalog: Catalog, k: int) -> list[list[str]]:
-        settings = EpisodeSettings(turns=self.turns, candidates=self.candidates, seed=self.seed)
+        settings = EpisodeSettings(turns=self.turns, candidates=self.candidates, seed=self.seed,
+                                   show_rank=self.show_rank)
         episodes = run_episodes(samples, catalog, self.retriever, self, self.simulator, settings)
         # Recall@50 over K = 20 candidates: the final ranking continues with the retriever's top-k for the context
         # (no feedback), minus the items already ranked

@@ -114,7 +114,7 @@ def build_records(samples: Sequence[dict], catalog: Catalog, candidates: list[li
             continue
         messages, order = prompt.build_prompt(sample["context"], [], [catalog.by_id[i] for i in ids],
                                               prompt.prompt_seed(seed, sample["sample_id"], 0),
-                                              cfg.max_turns, cfg.max_chars)
+                                              cfg.max_turns, cfg.max_chars, show_rank=cfg.show_rank)
         number = {i: n + 1 for n, i in enumerate(order)}
         ranked = [t for t in targets if t in number] + [i for i in ids if i not in targets]
         answer = [number[i] for i in ranked[:prompt.K_ANSWER]]

@@ -73,13 +73,15 @@ class LLMRecommenderSystem(_CandidateSystem):
 
     name = "llm-zero-shot"
     answer_depth = prompt.K_ANSWER  # answered items trusted before the retriever's order (depth.py)
+    show_rank = False  # class defaults: systems built without __init__ in tests
 
     def __init__(self, llm: str, retriever, adapter: str | None = None, candidates: int = 20, batch_size: int = 16,
                  max_new_tokens: int = 256, dtype: str = "bfloat16", max_turns: int = prompt.MAX_TURNS,
-                 max_chars: int = prompt.MAX_CHARS, answer_depth: int = prompt.K_ANSWER):
+                 max_chars: int = prompt.MAX_CHARS, answer_depth: int = prompt.K_ANSWER, show_rank: bool | None = None):
         """``llm``: a prepared meta.json, a model directory or a hub id; ``dtype``: bfloat16 generates ~5x faster
         than float32 on CPUs with AMX (the adapter is merged in float32 first); ``answer_depth``: answered items
-        trusted before the retriever's order takes over (``depth.py``; 10 = the whole answer)."""
+        trusted before the retriever's order takes over (``depth.py``; 10 = the whole answer); ``show_rank``:
+        candidate lines say their retriever rank (None: as the adapter was trained, ``meta.json`` beside it)."""
         super().__init__(retriever, candidates)
         if not 0 <= answer_depth <= prompt.K_ANSWER:
             raise BenchmarkError(f"answer_depth = {answer_depth}: must be between 0 and {prompt.K_ANSWER}")
@@ -98,6 +100,7 @@ class LLMRecommenderSystem(_CandidateSystem):
         self.tokenizer.padding_side = "left"
         self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
         self.max_turns, self.max_chars = max_turns, max_chars
+        self.show_rank = prompt.adapter_prompt_options(adapter)["show_rank"] if show_rank is None else show_rank
 
     def generate(self, conversations: list[list[dict]]) -> list[str]:
         """Greedy batched generation on the model's device (``benchmark.generation.greedy_chat``)."""
@@ -109,7 +112,8 @@ class LLMRecommenderSystem(_CandidateSystem):
         for s, ranked in zip(samples, retrieved, strict=True):
             shown = [catalog.by_id[i] for i in ranked[:self.candidates]]
             seed = prompt.prompt_seed(self.seed, s["sample_id"])
-            messages, order = prompt.build_prompt(s["context"], [], shown, seed, self.max_turns, self.max_chars)
+            messages, order = prompt.build_prompt(s["context"], [], shown, seed, self.max_turns, self.max_chars,
+                                                  show_rank=self.show_rank)
             prompts.append(messages)
             orders.append(order)
         out, self.last_details = [], []

@@ -82,7 +82,8 @@ def train_recommender_sft(data_dir, out, cfg: RecommenderSFTConfig, llm=None, se
         "seed": seed, "wall_seconds": time.time() - started, "device": str(trainer.model.device),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None,
-        "base_model": str(model_spec), "recipe": cfg.to_dict(), "adapter": str((out / "adapter").resolve()),
+        "base_model": str(model_spec), "recipe": cfg.to_dict(), "prompt": {"show_rank": cfg.show_rank},
+        "adapter": str((out / "adapter").resolve()),
         "provenance": provenance(inputs={"train_records": data_dir / "train.jsonl"}, seed=seed),
     }
     shutil.rmtree(ckpt_dir, ignore_errors=True)

@@ -125,6 +125,18 @@ def test_first_prompts_match_the_episodes_turn_one_and_are_seeded():
     assert [o for _, o in other] != [o for _, o in prompts]
 
 
+def test_show_rank_labels_the_candidates_of_every_turn_with_that_turns_retriever_rank():
+    eps = run_episodes(SAMPLES, CATALOG, FakeRetriever(), FakeRecommender(), FakeSimulator(),
+                       EpisodeSettings(turns=2, candidates=12, show_rank=True))
+    for turn in eps[0].turns:
+        lines = {int(x.split(".")[0]): x for x in turn.prompt[-1]["content"].splitlines() if x[:1].isdigit()}
+        for n, item in enumerate(turn.order, start=1):
+            rank = turn.candidate_ids.index(item) + 1  # turn 2: the ranks after the "horror" feedback re-scored
+            assert lines[n].startswith(f"{n}. {CATALOG.by_id[item]['name']}")
+            assert lines[n].endswith(f" [search rank {rank}]")
+    assert eps[0].turns[1].candidate_ids[0] == "m0" and eps[0].turns[1].candidate_ids[1] == "m3"
+
+
 def test_episode_log_round_trips(tmp_path):
     eps = run_episodes(SAMPLES, CATALOG, FakeRetriever(), FakeRecommender(), FakeSimulator(), EpisodeSettings())
     write_episode_log(tmp_path / "p.episodes.jsonl", eps)

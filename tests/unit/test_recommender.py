@@ -44,6 +44,23 @@ def test_prompt_truncation_by_turns_characters_and_feedback():
     assert "reply 4" in user and "reply 3" in user and "reply 2" not in user
 
 
+def test_show_rank_labels_each_shown_number_with_its_retriever_rank(tmp_path):
+    plain, order = prompt.build_prompt(HISTORY, [], ITEMS, seed=7)
+    ranked, same = prompt.build_prompt(HISTORY, [], ITEMS, seed=7, show_rank=True)
+    assert same == order  # the shown numbering does not change, only the label is added
+    lines = {int(x.split(".")[0]): x for x in ranked[1]["content"].splitlines() if x[:1].isdigit()}
+    for n, item_id in enumerate(order, start=1):
+        rank = int(item_id[1:])  # ITEMS[r - 1] is "i<r>": the retriever's rank r
+        assert lines[n] == f"{n}. Film {rank} (20{rank:02d}) - {ITEMS[rank - 1]['genres'][0]}; Dir {rank} " \
+                           f"[search rank {rank}]"
+    assert "[search rank" not in plain[1]["content"]
+    # a system prompts as its adapter was trained: meta.json beside the adapter, key "prompt"
+    (tmp_path / "adapter").mkdir()
+    assert prompt.adapter_prompt_options(tmp_path / "adapter") == {"show_rank": False}  # no meta: the default
+    (tmp_path / "meta.json").write_text(json.dumps({"recipe": {}, "prompt": {"show_rank": True}}))
+    assert prompt.adapter_prompt_options(tmp_path / "adapter") == {"show_rank": True}
+
+
 def test_duplicate_candidates_are_an_error():
     with pytest.raises(ValueError, match="duplicate"):
         prompt.build_prompt([], [], ITEMS[:2] + ITEMS[:1], 0)
@@ -128,7 +145,10 @@ def test_preference_reward_is_mean_jaccard_over_the_top3():
 def test_recipes_load_and_bad_recipes_fail_with_the_key_named(tmp_path):
     for profile in ("cpu", "gpu"):
         cfg = RecommenderSFTConfig.from_yaml(f"workflow/recipes/recommender/sft/{profile}.yaml")
-        assert cfg.candidates >= 10
+        assert cfg.candidates >= 10 and not cfg.show_rank
+    rank = RecommenderSFTConfig.from_yaml("workflow/recipes/recommender/sft/cpu-rank.yaml")  # the rank-hint remedy
+    cpu = RecommenderSFTConfig.from_yaml("workflow/recipes/recommender/sft/cpu.yaml")
+    assert rank.show_rank and rank.to_dict() | {"show_rank": False} == cpu.to_dict()  # only show_rank differs
     bad = tmp_path / "bad.yaml"
     bad.write_text("candidates: 20\nlearning_rat: 0.1\n")
     with pytest.raises(BenchmarkError, match="learning_rat"):
@@ -163,6 +183,20 @@ def test_sft_data_injects_missed_targets_in_training_only(fixture_results, tmp_p
         rest = [r["order"][n - 1] for n in result.numbers[1:]]
         assert rest == [i for i in r["retriever_order"] if i not in r["targets"]]  # then retriever order
         assert "Wants:" in text and "User:" in text
+
+
+def test_sft_data_with_show_rank_makes_the_answer_tail_readable_from_the_prompt(fixture_results, tmp_path):
+    from benchmark.recommender.sft_data import main
+
+    main(fixture_results / "processed/redial", tmp_path, RecommenderSFTConfig(show_rank=True), seed=0,
+         candidate_fn=_without_targets)
+    for line in (tmp_path / "train.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        numbers = parse_answer(r["completion"][0]["content"], len(r["order"])).numbers
+        lines = {int(x.split(".")[0]): x for x in r["prompt"][1]["content"].splitlines() if x[:1].isdigit()}
+        ranks = [int(lines[n].rsplit("[search rank ", 1)[1].rstrip("]")) for n in numbers]
+        # the tail after the target lists the shown search ranks in increasing order: copyable from the prompt
+        assert ranks[1:] == sorted(ranks[1:]) and len(set(ranks)) == len(ranks) == 5
 
 
 # --- systems -------------------------------------------------------------------------------------------------

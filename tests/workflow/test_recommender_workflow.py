@@ -3,7 +3,10 @@
 SFT chain on fixtures."""
 
 import json
+import os
 import shlex
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import pytest
 import yaml
 
 from benchmark.cli import build_parser
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ROOT
 from tests.workflow.test_snakemake import fixture_config, run
 
 
@@ -131,6 +134,25 @@ def test_tiny_recommender_sft_chain_on_fixtures(tmp_path, tiny_llm):
         counts = m["protocols"]["all"]["counts"]
         assert m["split"] == "test" and counts["parsed_outputs"] == counts["samples"] > 0
     print(f"tiny recommender SFT chain: {time.time() - started:.0f} s")
+    # the rank-hint remedy on the same files: SFT data with ranks shown, its own SFT, smtpo-sft-rank scored
+    recipe = tmp_path / "rank.yaml"
+    recipe.write_text((FIXTURES / "recipes/recommender_sft_tiny.yaml").read_text() + "\nshow_rank: true\n")
+    subset = tmp_path / "subset.txt"
+    py = [sys.executable, "-m", "benchmark"]
+    subprocess.run([*py, "make-subset", "--processed", f"{results}/processed/redial", "--n", "2", "--seed", "0",
+                    "--split", "test", "--out", str(subset)], check=True, cwd=ROOT)
+    env = {**os.environ, "PY": sys.executable, "RECIPE": str(recipe), "SUBSET": str(subset),
+           "RETRIEVER": str(results / "models/retriever/semantic-only/redial/seed0")}
+    res = subprocess.run(["bash", "scripts/rank_hint.sh", "redial", str(results)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    meta = json.loads((results / "models/recommender/sft-rank/redial/seed0/meta.json").read_text())
+    assert meta["prompt"] == {"show_rank": True} and sft.get("prompt") == {"show_rank": False}
+    rows = [json.loads(x) for x in (results / "predictions/smtpo-sft-rank/redial/redial/test-subset/seed0.jsonl")
+            .read_text().splitlines()]
+    assert len(rows) == 2 and all("raw_text" in r for r in rows)
+    m = json.loads((results / "metrics/smtpo-sft-rank/redial/redial/test-subset/seed0.json").read_text())
+    assert m["split"] == "test-subset" and m["system"] == "smtpo-sft-rank"
 
 
 # --- the pieces the rules call: subset draw, subset-restricted evaluation, parse-failure column, plots ---------
