@@ -86,7 +86,7 @@ def _length_reward(prompts, completions, order, **kwargs):
     return [len(c) / 50 for c in completions]
 
 
-def _train(tiny_llm, fixture_results, out, monkeypatch, callbacks=None, **overrides):
+def _train(tiny_llm, fixture_results, out, monkeypatch, callbacks=None, show_rank=False, **overrides):
     from peft import LoraConfig
 
     monkeypatch.setattr(rewards, "format_reward", _length_reward)
@@ -95,14 +95,15 @@ def _train(tiny_llm, fixture_results, out, monkeypatch, callbacks=None, **overri
     lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=cfg.lora_targets, task_type="CAUSAL_LM")
     bundle = DatasetBundle(fixture_results / "processed/redial")
     return train_grpo(bundle, model, tok, FakeRetriever(), FakeSimulator(), out, cfg, seed=0, progress=False,
-                      callbacks=callbacks, peft_config=lora)
+                      callbacks=callbacks, peft_config=lora, show_rank=show_rank)
 
 
 def test_tiny_grpo_run_changes_the_lora_weights_and_logs_rewards(tiny_llm, fixture_results, tmp_path, monkeypatch):
     from safetensors.torch import load_file
 
-    meta = _train(tiny_llm, fixture_results, tmp_path / "out", monkeypatch, max_steps=1)
+    meta = _train(tiny_llm, fixture_results, tmp_path / "out", monkeypatch, max_steps=1, show_rank=True)
     assert meta["steps"] == 1 and not meta["resumed"]
+    assert meta["prompt"] == {"show_rank": True}  # an adapter trained on ranked prompts is prompted so later
     weights = load_file(tmp_path / "out/adapter/adapter_model.safetensors")
     lora_b = [w for k, w in weights.items() if "lora_B" in k]
     assert lora_b and any(w.abs().sum() > 0 for w in lora_b)  # LoRA B starts at 0: only training moves it
@@ -110,6 +111,7 @@ def test_tiny_grpo_run_changes_the_lora_weights_and_logs_rewards(tiny_llm, fixtu
             for h in meta["reward_log"]] == [True]
     rows = [json.loads(x) for x in (tmp_path / "out/rollouts.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(len(r["turns"]) == 2 for r in rows)  # 1 step x batch 2, T = 2
+    assert all("[search rank 1]" in t["prompt"][-1]["content"] for r in rows for t in r["turns"])
     assert sum(meta["parse"].values()) == 2 * 2
 
 
