@@ -67,3 +67,23 @@ def test_main_chooses_on_valid_and_rewrites_the_test_predictions(tmp_path):
     assert row["ranked_items"] == list("lkjihgfeda") + ["b", "c", "x"] and row["answer_depth"] == 9
     meta = json.loads((tmp_path / "out.meta.json").read_text())
     assert meta["split"] == "test" and meta["params"] == {"turns": 2, "answer_depth": 9}
+
+
+def test_answer_order_diagnostic_on_hand_cases():
+    """scripts/answer_order.py: tail pairs in increasing retriever rank and adjacent shown numbers, by hand."""
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("answer_order", ROOT / "scripts/answer_order.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shown = ["a", "b", "c", "d", "e"]  # retriever order: a is rank 1
+    order = ["c", "a", "e", "b", "d"]  # shown number n is order[n - 1]
+    # answer 1, 2, 4, 5 -> c, a, b, d: tail a, b, d has ranks 1 < 2 < 4 (2 of 2 increasing); numbers 2, 4, 5 (1 adjacent)
+    rows = [{"sample_id": "s1", "raw_text": "<answer>1, 2, 4, 5</answer>", "candidate_order": order,
+             "candidate_ids": shown},
+            # answer 5, 3, 4 -> d, e, b: tail e, b has ranks 5 > 2 (0 of 1); numbers 3, 4 (1 adjacent)
+            {"sample_id": "s2", "raw_text": "<answer>5, 3, 4</answer>", "candidate_order": order,
+             "candidate_ids": shown}]
+    assert module.tail_order(rows) == (pytest.approx(2 / 3), pytest.approx(2 / 3), 3)
