@@ -80,7 +80,7 @@ def test_answer_order_diagnostic_on_hand_cases():
     spec.loader.exec_module(module)
     shown = ["a", "b", "c", "d", "e"]  # retriever order: a is rank 1
     order = ["c", "a", "e", "b", "d"]  # shown number n is order[n - 1]
-    # answer 1, 2, 4, 5 -> c, a, b, d: tail a, b, d has ranks 1 < 2 < 4 (2 of 2 increasing); numbers 2, 4, 5 (1 adjacent)
+    # answer 1, 2, 4, 5 -> c, a, b, d: tail a, b, d has ranks 1 < 2 < 4 (2 of 2 increasing); 2, 4, 5: 1 adjacent
     rows = [{"sample_id": "s1", "raw_text": "<answer>1, 2, 4, 5</answer>", "candidate_order": order,
              "candidate_ids": shown},
             # answer 5, 3, 4 -> d, e, b: tail e, b has ranks 5 > 2 (0 of 1); numbers 3, 4 (1 adjacent)
