@@ -57,6 +57,23 @@ def provenance(inputs: dict[str, str | Path] | None = None, config: Any = None, 
         "config": config,
         "inputs": {name: {"path": str(p), "sha256": sha256_file(p)} for name, p in (inputs or {}).items()},
     }
+    block["threads"] = threads()
     if extra:
         block.update(extra)
     return block
+
+
+def threads() -> dict[str, Any]:
+    """torch's intra-op thread count and the thread variables of the environment: bf16 greedy generation on the CPU
+    gave different answers for 4 of 16 prompts on one thread against two (docs/recommender.md, "A reproducibility
+    defect found"), so a result file says how many threads made it (None: torch is not imported by this stage).
+
+    >>> sorted(threads())
+    ['MKL_NUM_THREADS', 'OMP_NUM_THREADS', 'torch']
+    """
+    import os
+    import sys
+
+    torch = sys.modules.get("torch")  # never import torch only to record this
+    return {"torch": torch.get_num_threads() if torch is not None else None,
+            **{k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
