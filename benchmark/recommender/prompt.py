@@ -27,12 +27,13 @@ True
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+
+from benchmark.io import read_json
 
 K_ANSWER = 10  # numbers the answer must list
 MAX_TURNS = 6  # dialogue turns shown (the simulator's default, benchmark.usersim.templates.MAX_TURNS)
@@ -96,8 +97,8 @@ def adapter_prompt_options(adapter: str | os.PathLike | None) -> dict:
     """
     options = {"show_rank": False}
     meta = Path(adapter).parent / "meta.json" if adapter else None
-    if meta is not None and meta.exists():
-        options.update(json.loads(meta.read_text()).get("prompt", {}))
+    if meta is not None and meta.exists():  # read_json: a malformed meta names its file and line
+        options.update(read_json(meta, "the adapter's training meta.json").get("prompt", {}))
     return options
 
 
