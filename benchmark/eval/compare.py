@@ -25,7 +25,7 @@ from benchmark.eval.bootstrap import METHOD, paired_bootstrap
 from benchmark.eval.evaluate import pair_ranks
 from benchmark.eval.metrics import per_pair_values
 from benchmark.eval.predictions import read_predictions
-from benchmark.io import read_jsonl, write_json
+from benchmark.io import read_json, read_jsonl, write_json
 from benchmark.recommender.subset import restrict, subset_info
 
 
@@ -86,20 +86,37 @@ def render(result: dict, digits: int = 4) -> str:
     return f"A = {result['a']}\nB = {result['b']}\n{table}\n{result['method']}"
 
 
+def prediction_device(path: str | os.PathLike) -> str | None:
+    """The ``provenance.device`` of the ``seed<N>.meta.json`` beside a predictions file (``seed<N>.jsonl[.gz]``), or
+    None when there is none (hand-made files, tests).
+
+    Why it matters: greedy LLM decoding and training move with the CPU's instruction set (the INSPIRED ``smtpo``
+    predictions made on an AVX2 CPU and a rerun on an AVX-512 CPU agree on 29 of 100 answers; docs/recommender.md,
+    "A reproducibility defect, pinned"), so two files made on different machines differ by more than the test
+    samples."""
+    name = Path(path).name.removesuffix(".gz").removesuffix(".jsonl")
+    meta = Path(path).with_name(f"{name}.meta.json")
+    if not meta.is_file():
+        return None
+    return (read_json(meta, "a predictions meta.json").get("provenance") or {}).get("device")
+
+
 def _seed_lists(predictions_root, system: str, train: str, test: str, seeds: Sequence[int],
-                ids: list[str], split_dir: str = "") -> dict[int, dict[str, list]]:
+                ids: list[str], split_dir: str = "") -> tuple[dict[int, dict[str, list]], list[str]]:
     """``{seed: {sample_id: ranked_items}}`` of the seeds whose predictions exist (``.jsonl`` or ``.jsonl.gz``)
-    under ``<root>/<system>/<train>/<test>/<split_dir>``."""
-    out = {}
+    under ``<root>/<system>/<train>/<test>/<split_dir>``, and the distinct devices that made them (sorted)."""
+    out, devices = {}, set()
     for seed in seeds:
         base = Path(predictions_root) / system / train / test / split_dir / f"seed{seed}.jsonl"
         path = next((p for p in (base, base.with_name(base.name + ".gz")) if p.exists()), None)
         if path is not None:
             out[seed] = {sid: p["ranked_items"] for sid, p in read_predictions(path, ids).items()}
+            if (device := prediction_device(path)) is not None:
+                devices.add(device)
     if not out:
         raise BenchmarkError(f"comparisons: no predictions of {system} on {train}->{test} for seeds "
                              f"{list(seeds)} (looked for {base} and its .gz); run its predict rule first")
-    return out
+    return out, sorted(devices)
 
 
 def _seed_mean_values(samples, per_seed: dict[int, dict], protocol: str, ks) -> tuple[dict, list, dict]:
@@ -144,12 +161,14 @@ def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str
                                      f"{sorted(subsets)}); give --subset {test}=<ids file>")
             samples, split_dir = restrict(samples, subsets[test]), "test-subset"
         ids = [s["sample_id"] for s in samples]
-        values = {}
+        values, devices = {}, {}
         for system in dict.fromkeys(x for pair in pairs for x in pair):
-            lists = _seed_lists(predictions_root, system, train, test, seeds, ids, split_dir)
+            lists, devices[system] = _seed_lists(predictions_root, system, train, test, seeds, ids, split_dir)
             values[system] = (*_seed_mean_values(samples, lists, protocol, ks), sorted(lists))
         for a, b in pairs:
             (va, clusters, means_a, seeds_a), (vb, _, means_b, seeds_b) = values[a], values[b]
+            # the files of A and B were made on different machines (None: a meta.json is missing, unknown)
+            mixed = bool(devices[a] and devices[b]) and set(devices[a]) != set(devices[b])
             common = [s for s in seeds_a if s in seeds_b]
             for m in metrics:
                 res = paired_bootstrap(va[m], vb[m], clusters, n_resamples=n_resamples, seed=bootstrap_seed)
@@ -158,7 +177,8 @@ def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str
                 rows.append({"a_system": a, "b_system": b, "train": train, "test": test, "metric": m,
                              "a": sum(va[m]) / len(va[m]) if va[m] else float("nan"),
                              "b": sum(vb[m]) / len(vb[m]) if vb[m] else float("nan"), **res, "pairs": len(va[m]),
-                             "a_seeds": seeds_a, "b_seeds": seeds_b, "seed_sd": sd})
+                             "a_seeds": seeds_a, "b_seeds": seeds_b, "seed_sd": sd,
+                             "a_devices": devices[a], "b_devices": devices[b], "mixed_devices": mixed})
     return rows
 
 
@@ -170,7 +190,10 @@ def render_table(rows: Sequence[dict], protocol: str, n_resamples: int, digits: 
     def seeds(r):
         return f"{len(r['a_seeds'])}/{len(r['b_seeds'])}"
 
-    body = [[f"{r['a_system']} − {r['b_system']}", cell_name(r["train"], r["test"]), metric_label(r["metric"]),
+    def label(r):  # † : A's and B's files come from different machines (card below)
+        return f"{r['a_system']} − {r['b_system']}" + (" †" if r.get("mixed_devices") else "")
+
+    body = [[label(r), cell_name(r["train"], r["test"]), metric_label(r["metric"]),
              f"{r['a']:.{digits}f}", f"{r['b']:.{digits}f}", f"{r['difference']:+.{digits}f}",
              f"[{r['low']:+.{digits}f}, {r['high']:+.{digits}f}]", f"{r['p_value']:.3g}",
              "yes" if r["low"] > 0 or r["high"] < 0 else "no", seeds(r),
@@ -184,6 +207,12 @@ def render_table(rows: Sequence[dict], protocol: str, n_resamples: int, digits: 
             "covers the test samples, and `seed sd` is the standard deviation of A − B over the seeds both have (the "
             "training noise; — below 2 seeds); significant = the 95% interval excludes 0 (no correction for the "
             "number of comparisons).")
+    mixed = {f"{r['a_system']} ({', '.join(r['a_devices'])}) − {r['b_system']} ({', '.join(r['b_devices'])})": None
+             for r in rows if r.get("mixed_devices")}
+    if mixed:
+        card += (" † A's and B's predictions were made on different machines (their meta.json `provenance.device`): "
+                 + "; ".join(mixed) + ". LLM decoding and training move with the CPU's instruction set, so such a "
+                 "difference also holds machine noise the interval does not cover (docs/recommender.md).")
     if subsets:
         card += " Samples: only those of the subset files " + ", ".join(
             f"{d} `{path}` ({subset_info(path)['n']} ids)" for d, path in sorted(subsets.items())) + "."

@@ -89,6 +89,28 @@ def test_comparison_table_on_a_subset_scores_only_its_samples_by_hand(tmp_path, 
                          subsets={"redial": ids})
 
 
+def test_comparison_table_marks_a_pair_made_on_different_machines(tmp_path, fixture_results):
+    # a's file says avx2, b's avx512, c has no meta.json (unknown: never marked)
+    from benchmark.eval.compare import prediction_device
+
+    preds = tmp_path / "predictions"
+    for system, device in (("a", "cpu:x86_64:avx2"), ("b", "cpu:x86_64:avx512"), ("c", None), ("d", "cpu:x86_64:avx2")):
+        _write(preds / f"{system}/redial/redial/seed0.jsonl", [{"sample_id": "9001#1", "ranked_items": ["103"]}])
+        if device:
+            meta = {"provenance": {"device": device}}
+            (preds / f"{system}/redial/redial/seed0.meta.json").write_text(json.dumps(meta))
+    assert prediction_device(preds / "a/redial/redial/seed0.jsonl") == "cpu:x86_64:avx2"
+    assert prediction_device(preds / "c/redial/redial/seed0.jsonl") is None
+    rows = comparison_table([("a", "b"), ("a", "c"), ("a", "d")], [("redial", "redial")], preds,
+                            fixture_results / "processed", metrics=["recall@10"], n_resamples=50)
+    assert [r["mixed_devices"] for r in rows] == [True, False, False]
+    assert (rows[0]["a_devices"], rows[0]["b_devices"]) == (["cpu:x86_64:avx2"], ["cpu:x86_64:avx512"])
+    md = render_table(rows, "fresh", 50)
+    assert "| a − b †" in md and "a − c †" not in md and "a − d †" not in md
+    assert "a (cpu:x86_64:avx2) − b (cpu:x86_64:avx512)" in md and md.count("†") == 2
+    assert "†" not in render_table(rows[1:], "fresh", 50)
+
+
 def test_comparisons_cli_rejects_a_malformed_pair(tmp_path, capsys):
     assert cli(["comparisons", "--pairs", "dualview", "--cells", "redial:redial", "--out", str(tmp_path / "c.md")]) == 2
     assert "expected A:B pairs" in capsys.readouterr().err
