@@ -21,6 +21,8 @@ check_config(config)
 PY = sys.executable
 # Pin the instruction set of torch's and MKL's CPU kernels for every rule (config `cpu_capability`): trained numbers
 # depend on it, and AVX-512 hosts otherwise differ from AVX2 ones (INSPIRED dualview fresh R@10 0.168 vs 0.195).
+# `python -m benchmark` applies the same pin by itself (benchmark.device.pin_cpu_kernels), from this variable.
+os.environ.setdefault("BENCHMARK_CPU_CAPABILITY", config.get("cpu_capability") or "")
 if config.get("cpu_capability"):
     os.environ.setdefault("ATEN_CPU_CAPABILITY", config["cpu_capability"])
     os.environ.setdefault("MKL_ENABLE_INSTRUCTIONS", config["cpu_capability"].upper())

@@ -193,3 +193,45 @@ def test_every_cli_option_has_a_help_text():
                for sub in parser._actions if isinstance(sub, argparse._SubParsersAction)
                for name, sp in sub.choices.items() for action in sp._actions if not action.help]
     assert missing == []
+
+
+def _unpinned_env(**extra):
+    import os
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "BENCHMARK_CPU_CAPABILITY")}
+    return {**env, **extra}
+
+
+def test_python_m_benchmark_pins_the_cpu_kernels_as_the_workflow_does(tmp_path, fixture_results):
+    # a stage run by hand must compute what Snakemake's run computes: `evaluate` writes torch's capability into its
+    # provenance; the workflow config and the package default name the same instruction set
+    import platform
+    import subprocess
+    import sys
+
+    import yaml
+
+    from benchmark.device import DEFAULT_CPU_CAPABILITY, pin_cpu_kernels
+
+    config = yaml.safe_load((ROOT / "workflow/config/config.yaml").read_text())
+    assert config["cpu_capability"] == DEFAULT_CPU_CAPABILITY
+    with pytest.raises(Exception, match="expected avx2, avx512"):
+        pin_cpu_kernels("sse")
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("the pin applies to x86-64 hosts only")
+    pred = tmp_path / "p.jsonl"
+    write_jsonl(pred, [{"sample_id": "9001#1", "ranked_items": ["103"]}])
+
+    def device(**env):
+        out = tmp_path / "m.json"
+        args = [sys.executable, "-m", "benchmark", "evaluate", "--predictions", str(pred), "--processed",
+                str(fixture_results / "processed/redial"), "--system", "x", "--train-dataset", "redial",
+                "--test-dataset", "redial", "--out", str(out)]
+        subprocess.run(args, check=True, cwd=ROOT, env=_unpinned_env(**env), capture_output=True)
+        return json.loads(out.read_text())["provenance"]["device"]
+
+    assert device() == f"cpu:{platform.machine()}:avx2"
+    assert device(BENCHMARK_CPU_CAPABILITY="avx2") == f"cpu:{platform.machine()}:avx2"
+    # a variable the user set wins over the package default
+    assert device(ATEN_CPU_CAPABILITY="default") == f"cpu:{platform.machine()}:default"
