@@ -91,9 +91,9 @@ def prediction_device(path: str | os.PathLike) -> str | None:
     None when there is none (hand-made files, tests).
 
     Why it matters: greedy LLM decoding and training move with the CPU's instruction set (the INSPIRED ``smtpo``
-    predictions made on an AVX2 CPU and a rerun on an AVX-512 CPU agree on 29 of 100 answers; docs/recommender.md,
-    "A reproducibility defect, pinned"), so two files made on different machines differ by more than the test
-    samples."""
+    test answers made with AVX2 kernels and a rerun with AVX-512 kernels agree on 29 of 100 turn-1 answers;
+    docs/recommender.md, "A reproducibility defect, pinned"), so two files made with different kernels differ by
+    more than the test samples."""
     name = Path(path).name.removesuffix(".gz").removesuffix(".jsonl")
     meta = Path(path).with_name(f"{name}.meta.json")
     if not meta.is_file():
@@ -190,8 +190,8 @@ def render_table(rows: Sequence[dict], protocol: str, n_resamples: int, digits: 
     def seeds(r):
         return f"{len(r['a_seeds'])}/{len(r['b_seeds'])}"
 
-    def label(r):  # † : A's and B's files come from different machines (card below)
-        return f"{r['a_system']} − {r['b_system']}" + (" †" if r.get("mixed_devices") else "")
+    def label(r):  # ‡ : A's and B's files come from different devices (card below)
+        return f"{r['a_system']} − {r['b_system']}" + (" ‡" if r.get("mixed_devices") else "")
 
     body = [[label(r), cell_name(r["train"], r["test"]), metric_label(r["metric"]),
              f"{r['a']:.{digits}f}", f"{r['b']:.{digits}f}", f"{r['difference']:+.{digits}f}",
@@ -210,9 +210,10 @@ def render_table(rows: Sequence[dict], protocol: str, n_resamples: int, digits: 
     mixed = {f"{r['a_system']} ({', '.join(r['a_devices'])}) − {r['b_system']} ({', '.join(r['b_devices'])})": None
              for r in rows if r.get("mixed_devices")}
     if mixed:
-        card += (" † A's and B's predictions were made on different machines (their meta.json `provenance.device`): "
+        card += (" ‡ A's and B's predictions were made on different devices or CPU kernels (their meta.json "
+                 "`provenance.device`): "
                  + "; ".join(mixed) + ". LLM decoding and training move with the CPU's instruction set, so such a "
-                 "difference also holds machine noise the interval does not cover (docs/recommender.md).")
+                 "difference also holds device noise the interval does not cover (docs/recommender.md).")
     if subsets:
         card += " Samples: only those of the subset files " + ", ".join(
             f"{d} `{path}` ({subset_info(path)['n']} ids)" for d, path in sorted(subsets.items())) + "."
