@@ -104,6 +104,7 @@ rule report:
 rule ablations:
     input:
         f"{R}/tables/ablations.md",
+        f"{R}/tables/ablations_comparisons.md",
         f"{R}/tables/plots/ablations/grpo_rewards.png",
 
 

@@ -77,7 +77,10 @@ def test_dry_run_ablations_and_grpo_commands_match_the_cli(tmp_path):
     variants = config["recommender"]["variants"]
     jobs = job_counts(out)
     assert jobs["train_recommender_grpo"] == len(variants) * 2 * len(config["seeds"])
-    assert jobs["ablations_table"] == 1 and "main_table" not in jobs
+    assert jobs["ablations_table"] == 1 and jobs["ablation_comparisons"] == 1 and "main_table" not in jobs
+    (comparisons,) = [c for c in shell_commands(out, "comparisons") if "--target" in c and "ablations" in c]
+    a = build_parser().parse_args(comparisons)
+    assert a.pairs == [f"{x}:{y}" for x, y in config["tables"]["llm"]["ablation_comparisons"]]
     commands = shell_commands(out, "train-recommender-grpo")
     assert len(commands) == jobs["train_recommender_grpo"]
     parser = build_parser()

@@ -24,23 +24,33 @@ def llm_metrics_files(systems, cells=None):
             for s in systems for a, b in (cells or config["cells"]) for seed in config["seeds"]]
 
 
-def llm_comparison_inputs(wildcards=None):
-    """Predictions of both systems of every tables.llm.comparisons pair on every cell and seed (on the LLM split),
-    the test samples (one stats.json per test dataset, sorted), and for the subset split each test dataset's ids
-    file in the same order (llm_subset_arg pairs them up)."""
-    pairs = LLM_TABLE.get("comparisons", [])
-    if not pairs:
-        fail("tables.llm.comparisons is empty: name at least one [A, B] pair of tables.llm.systems")
-    if unknown := sorted({s for pair in pairs for s in pair} - set(LLM_TABLE["systems"])):
-        fail(f"tables.llm.comparisons names {unknown}, which are not in tables.llm.systems")
-    systems = sorted({s for pair in pairs for s in pair})
-    tests = sorted({b for _, b in config["cells"]})
-    inputs = {"predictions": [f"{R}/predictions/{s}/{a}/{b}/{split_part(LLM_SPLIT)}seed{seed}.jsonl"
-                              for s in systems for a, b in config["cells"] for seed in config["seeds"]],
-              "stats": [f"{R}/processed/{b}/stats.json" for b in tests]}
-    if LLM_SPLIT == "test-subset":
-        inputs["subsets"] = [subset_file(SimpleNamespace(test=b)) for b in tests]
+def comparison_inputs(key, allowed):
+    """Input function of a comparisons rule over the pairs of tables.llm.<key> (systems must be in tables.llm.<allowed
+    ...>): predictions of both systems of every pair on every cell and seed (on the LLM split), the test samples (one
+    stats.json per test dataset, sorted), and for the subset split each test dataset's ids file in the same order
+    (llm_subset_arg pairs them up)."""
+
+    def inputs(wildcards=None):
+        pairs = LLM_TABLE.get(key, [])
+        if not pairs:
+            fail(f"tables.llm.{key} is empty: name at least one [A, B] pair of tables.llm.{' or '.join(allowed)}")
+        known = {s for name in allowed for s in LLM_TABLE.get(name, [])}
+        if unknown := sorted({s for pair in pairs for s in pair} - known):
+            fail(f"tables.llm.{key} names {unknown}, which are not in tables.llm.{' or '.join(allowed)}")
+        systems = sorted({s for pair in pairs for s in pair})
+        tests = sorted({b for _, b in config["cells"]})
+        out = {"predictions": [f"{R}/predictions/{s}/{a}/{b}/{split_part(LLM_SPLIT)}seed{seed}.jsonl"
+                               for s in systems for a, b in config["cells"] for seed in config["seeds"]],
+               "stats": [f"{R}/processed/{b}/stats.json" for b in tests]}
+        if LLM_SPLIT == "test-subset":
+            out["subsets"] = [subset_file(SimpleNamespace(test=b)) for b in tests]
+        return out
+
     return inputs
+
+
+llm_comparison_inputs = comparison_inputs("comparisons", ["systems"])
+ablation_comparison_inputs = comparison_inputs("ablation_comparisons", ["ablations", "systems"])
 
 
 def llm_subset_arg(wildcards, input):
