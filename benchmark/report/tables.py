@@ -212,7 +212,8 @@ def write_tables(metrics_paths: Sequence[str | os.PathLike], out_dir: str | os.P
                  systems_order=None, cells_order=None, digits: int = 4, name: str = "main",
                  title: str = "Main results (test split)", parse_failures: bool = False,
                  published: str | os.PathLike | None = None,
-                 protocols: Sequence[str] = ("all", "fresh")) -> dict[str, Path]:
+                 protocols: Sequence[str] = ("all", "fresh"), target: str = "tables") -> dict[str, Path]:
+    """``target``: the Snakemake target that regenerates the table, named under its heading."""
     results = [read_json(p, "a metrics JSON") for p in sorted(map(str, metrics_paths))]
     out_dir = Path(out_dir)
     md = render(results, metrics, systems_order, cells_order, digits, "github", parse_failures, protocols)
@@ -220,7 +221,7 @@ def write_tables(metrics_paths: Sequence[str | os.PathLike], out_dir: str | os.P
     if published:  # a separate block, never mixed into the rows measured here
         md += published_block(published, metrics, digits, "github")
         tex += published_block(published, metrics, digits, "latex_booktabs")
-    head = f"# {title}\n\nRegenerate: `snakemake tables` (or `python -m benchmark tables`).\n\n"
+    head = f"# {title}\n\nRegenerate: `snakemake {target}` (or `python -m benchmark tables`).\n\n"
     write_text(out_dir / f"{name}.md", head + md)
     write_text(out_dir / f"{name}.tex", tex)
     return {"md": out_dir / f"{name}.md", "tex": out_dir / f"{name}.tex"}

@@ -28,6 +28,15 @@ def _write(path, rows):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
+def test_tables_name_the_target_that_regenerates_them(tmp_path):
+    from benchmark.report.tables import write_tables
+
+    write_tables(METRICS, tmp_path, ["recall@10"], name="ablations", target="ablations")
+    assert "Regenerate: `snakemake ablations`" in (tmp_path / "ablations.md").read_text()
+    write_tables(METRICS, tmp_path, ["recall@10"])
+    assert "Regenerate: `snakemake tables`" in (tmp_path / "main.md").read_text()
+
+
 def test_comparison_table_difference_and_interval_by_hand(tmp_path, fixture_results):
     # fresh pairs of the fixture's ReDial test: 9001#1 -> 103, 9001#3 -> 104, 9002#2 -> 105 (two dialogues)
     preds = tmp_path / "predictions"

@@ -182,6 +182,7 @@ rule llm_table:
         "../envs/benchmark.yaml"
     shell:
         "{params.py} -m benchmark tables {input} --out-dir {params.out_dir} --name llm --parse-failures "
+        "--target recommender "
         "--title '{params.title}' {params.args} --published {params.published} > {log} 2>&1"
 
 
@@ -255,6 +256,7 @@ rule ablations_table:
         "../envs/benchmark.yaml"
     shell:
         "{params.py} -m benchmark tables {input} --out-dir {params.out_dir} --name ablations --parse-failures "
+        "--target ablations "
         "--title '{params.title}' {params.args} > {log} 2>&1"
 
 
