@@ -24,7 +24,7 @@ def llm_metrics_files(systems, cells=None):
             for s in systems for a, b in (cells or config["cells"]) for seed in config["seeds"]]
 
 
-def comparison_inputs(key, allowed):
+def llm_pair_inputs(key, allowed):
     """Input function of a comparisons rule over the pairs of tables.llm.<key> (systems must be in tables.llm.<allowed
     ...>): predictions of both systems of every pair on every cell and seed (on the LLM split), the test samples (one
     stats.json per test dataset, sorted), and for the subset split each test dataset's ids file in the same order
@@ -49,8 +49,8 @@ def comparison_inputs(key, allowed):
     return inputs
 
 
-llm_comparison_inputs = comparison_inputs("comparisons", ["systems"])
-ablation_comparison_inputs = comparison_inputs("ablation_comparisons", ["ablations", "systems"])
+llm_comparison_inputs = llm_pair_inputs("comparisons", ["systems"])
+ablation_comparison_inputs = llm_pair_inputs("ablation_comparisons", ["ablations", "systems"])
 
 
 def llm_subset_arg(wildcards, input):
