@@ -232,6 +232,9 @@ def test_python_m_benchmark_pins_the_cpu_kernels_as_the_workflow_does(tmp_path, 
         return json.loads(out.read_text())["provenance"]["device"]
 
     assert device() == f"cpu:{platform.machine()}:avx2"
+    bad = subprocess.run([sys.executable, "-m", "benchmark", "--help"], cwd=ROOT, capture_output=True, text=True,
+                         env=_unpinned_env(BENCHMARK_CPU_CAPABILITY="sse"))
+    assert bad.returncode == 2 and "error: BENCHMARK_CPU_CAPABILITY='sse': expected avx2" in bad.stderr
     assert device(BENCHMARK_CPU_CAPABILITY="avx2") == f"cpu:{platform.machine()}:avx2"
     # a variable the user set wins over the package default
     assert device(ATEN_CPU_CAPABILITY="default") == f"cpu:{platform.machine()}:default"
