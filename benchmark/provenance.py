@@ -66,7 +66,7 @@ def provenance(inputs: dict[str, str | Path] | None = None, config: Any = None, 
 def threads() -> dict[str, Any]:
     """torch's intra-op thread count and the thread variables of the environment: bf16 greedy generation on the CPU
     gave different answers for 4 of 16 prompts on one thread against two (docs/recommender.md, "A reproducibility
-    defect found"), so a result file says how many threads made it (None: torch is not imported by this stage).
+    defect, pinned"), so a result file says how many threads made it (None: torch is not imported by this stage).
 
     >>> sorted(threads())
     ['MKL_NUM_THREADS', 'OMP_NUM_THREADS', 'torch']

@@ -22,7 +22,7 @@ from tabulate import tabulate
 
 from benchmark.errors import BenchmarkError
 from benchmark.eval.bootstrap import METHOD, paired_bootstrap
-from benchmark.eval.evaluate import pair_ranks
+from benchmark.eval.evaluate import pair_ranks, predictions_meta_path
 from benchmark.eval.metrics import per_pair_values
 from benchmark.eval.predictions import read_predictions
 from benchmark.io import read_json, read_jsonl, write_json
@@ -94,8 +94,7 @@ def prediction_device(path: str | os.PathLike) -> str | None:
     test answers made with AVX2 kernels and a rerun with AVX-512 kernels agree on 29 of 100 turn-1 answers;
     docs/recommender.md, "A reproducibility defect, pinned"), so two files made with different kernels differ by
     more than the test samples."""
-    name = Path(path).name.removesuffix(".gz").removesuffix(".jsonl")
-    meta = Path(path).with_name(f"{name}.meta.json")
+    meta = predictions_meta_path(path)
     if not meta.is_file():
         return None
     return (read_json(meta, "a predictions meta.json").get("provenance") or {}).get("device")

@@ -202,6 +202,7 @@ rule llm_comparisons:
         predictions=lambda w, input: Path(input.predictions[0]).parents[4 if LLM_SPLIT == "test-subset" else 3],
         processed=lambda w, input: Path(input.stats[0]).parents[1],
         title=f"LLM systems: paired comparisons ({split_title()})",
+        target="recommender",
     log:
         f"{R}/logs/report/llm_comparisons.log",
     conda:
@@ -209,34 +210,23 @@ rule llm_comparisons:
     shell:
         "{params.py} -m benchmark comparisons --pairs {params.pairs} --cells {params.cells} "
         "--predictions {params.predictions} --processed {params.processed} --seeds {params.seeds} {params.subset} "
-        "--metrics recall@10,ndcg@10 --protocol fresh --title '{params.title}' --target recommender "
+        "--metrics recall@10,ndcg@10 --protocol fresh --title '{params.title}' --target {params.target} "
         "--out {output.md} > {log} 2>&1"
 
 
-rule ablation_comparisons:
+# The same stage over the GRPO ablations' pairs (tables.llm.ablation_comparisons; target ablations).
+use rule llm_comparisons as ablation_comparisons with:
     input:
         unpack(ablation_comparison_inputs),
     output:
         md=f"{R}/tables/ablations_comparisons.md",
         tex=f"{R}/tables/ablations_comparisons.tex",
     params:
-        py=PY,
         pairs=" ".join(f"{a}:{b}" for a, b in LLM_TABLE.get("ablation_comparisons", [])),
-        cells=cells_arg(),
-        seeds=" ".join(str(s) for s in config["seeds"]),
-        subset=llm_subset_arg,
-        predictions=lambda w, input: Path(input.predictions[0]).parents[4 if LLM_SPLIT == "test-subset" else 3],
-        processed=lambda w, input: Path(input.stats[0]).parents[1],
         title=f"SMTPO GRPO ablations: paired comparisons ({split_title()})",
+        target="ablations",
     log:
         f"{R}/logs/report/ablation_comparisons.log",
-    conda:
-        "../envs/benchmark.yaml"
-    shell:
-        "{params.py} -m benchmark comparisons --pairs {params.pairs} --cells {params.cells} "
-        "--predictions {params.predictions} --processed {params.processed} --seeds {params.seeds} {params.subset} "
-        "--metrics recall@10,ndcg@10 --protocol fresh --title '{params.title}' --target ablations "
-        "--out {output.md} > {log} 2>&1"
 
 
 rule ablations_table:
