@@ -359,7 +359,7 @@ def cmd_comparisons(a) -> int:
         subsets = dict(x.split("=", 1) for x in a.subset)
     rows = comparison_table(pairs, cells, a.predictions, a.processed, a.seeds, a.metrics, a.protocol, a.n_resamples,
                             subsets=subsets)
-    labels = {"title": a.title, "target": a.target, "subsets": subsets}
+    labels = {"title": a.title, "target": a.target, "subsets": subsets, "regenerate": a.regenerate}
     write_text(a.out, render_table(rows, a.protocol, a.n_resamples, **labels))
     write_text(Path(a.out).with_suffix(".tex"), render_table(rows, a.protocol, a.n_resamples,
                                                              tablefmt="latex_booktabs", **labels))
@@ -738,6 +738,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(the LLM systems' predictions); every cell's test dataset needs one")
     s.add_argument("--title", default="Paired comparisons", help="the Markdown heading")
     s.add_argument("--target", default="comparisons", help="the Snakemake target named under the heading")
+    s.add_argument("--regenerate", default=None, metavar="TEXT",
+                   help="say this under the heading instead of `snakemake TARGET`, for a table no target makes "
+                   "(e.g. \"the commands in docs/recommender.md, 'Remedies'\")")
     s.add_argument("--out", required=True, help="Markdown path (the .tex goes beside it)")
 
     s = add("report", cmd_report, "one self-contained HTML page of every rendered table and figure")

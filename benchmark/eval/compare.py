@@ -183,7 +183,7 @@ def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str
 
 def render_table(rows: Sequence[dict], protocol: str, n_resamples: int, digits: int = 4,
                  tablefmt: str = "github", bootstrap_seed: int = 0, title: str = "Paired comparisons",
-                 target: str = "comparisons", subsets: dict | None = None) -> str:
+                 target: str = "comparisons", subsets: dict | None = None, regenerate: str | None = None) -> str:
     from benchmark.report.tables import cell_name, metric_label
 
     def seeds(r):
@@ -218,4 +218,6 @@ def render_table(rows: Sequence[dict], protocol: str, n_resamples: int, digits: 
             f"{d} `{path}` ({subset_info(path)['n']} ids)" for d, path in sorted(subsets.items())) + "."
     if tablefmt.startswith("latex"):
         return f"% {card}\n{table.replace('−', '--').replace('—', '--')}\n"
-    return f"# {title}\n\nRegenerate: `snakemake {target}`.\n\n{table}\n\n- {card}\n"
+    # a table no Snakemake target makes (the remedies: scripts) names where its commands are instead
+    how = regenerate or f"`snakemake {target}`"
+    return f"# {title}\n\nRegenerate: {how}.\n\n{table}\n\n- {card}\n"

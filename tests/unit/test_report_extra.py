@@ -93,6 +93,9 @@ def test_comparison_table_on_a_subset_scores_only_its_samples_by_hand(tmp_path, 
     assert (r["a"], r["b"], r["difference"], r["pairs"], r["n_clusters"]) == (0.5, 0.5, 0.0, 2, 2)
     md = render_table(rows, "fresh", 200, title="LLM systems", target="recommender", subsets={"redial": ids})
     assert md.startswith("# LLM systems") and "`snakemake recommender`" in md and "(2 ids)" in md
+    # a table no target makes names its commands instead of a Snakemake target
+    md = render_table(rows, "fresh", 200, target="recommender", regenerate="the commands in docs/x.md")
+    assert "Regenerate: the commands in docs/x.md." in md and "snakemake" not in md
     with pytest.raises(BenchmarkError, match="cell redial:inspired has no subset file"):
         comparison_table([("a", "b")], [("redial", "inspired")], preds, fixture_results / "processed",
                          subsets={"redial": ids})
