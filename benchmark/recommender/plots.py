@@ -10,6 +10,8 @@
   total, each against the GRPO step, one line per run. The values are TRL's per-step means
   (``rewards/<name>/mean``, ``reward``) that ``grpo.py`` copies from the trainer's log history into its meta.json
   as ``reward_log``; the components are unweighted, the total is weighted by the recipe's ``reward_weights``.
+  ``--grpo`` also takes a ``grpo_rewards.tsv`` written before (e.g. the reference's), so a figure can be redrawn
+  with runs whose models are gone; a meta.json wins over a TSV row of the same run.
 * ``turns.png``: ``--metric`` (default fresh Recall@10) of one system evaluated with T = 1, 2, 3 inference turns,
   one line per (train, test) cell, with its 95% dialogue-level bootstrap interval as error bars.
 
@@ -51,6 +53,22 @@ def reward_curves(meta: dict, where: str) -> dict[str, list[tuple[int, float]]]:
     return dict(curves)
 
 
+def tsv_reward_curves(path: str | os.PathLike) -> dict[str, dict[str, list[tuple[int, float]]]]:
+    """{run: {component: [(step, reward)]}} read back from a ``grpo_rewards.tsv`` this module wrote."""
+    runs: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    lines = Path(path).read_text().splitlines()
+    if not lines or lines[0].split("\t") != ["run", "component", "step", "reward"]:
+        raise BenchmarkError(f"{path}: expected the header 'run<TAB>component<TAB>step<TAB>reward' of a "
+                             "grpo_rewards.tsv written by `python -m benchmark plots`")
+    for n, line in enumerate(lines[1:], start=2):
+        try:
+            run, component, step, reward = line.split("\t")
+            runs[run][component].append((int(step), float(reward)))
+        except ValueError:
+            raise BenchmarkError(f"{path}, line {n}: expected run, component, integer step, reward; got {line!r}") from None
+    return {r: dict(c) for r, c in runs.items()}
+
+
 def turn_points(specs: Sequence[str], metric: str, protocol: str) -> dict[str, list[tuple[int, float, float, float]]]:
     """{cell: [(T, value, ci_low, ci_high)]} from ``T=metrics.json`` specs, sorted by T."""
     points: dict[str, list] = defaultdict(list)
@@ -78,7 +96,12 @@ def save_png(fig, path: Path) -> Path:
 def plot_rewards(metas: Sequence[str], out: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    runs = {run_label(p): reward_curves(read_json(p, "a GRPO meta.json"), p) for p in metas}
+    runs = {}
+    for p in sorted(metas, key=lambda p: not str(p).endswith(".tsv")):  # TSVs first: a meta.json overrides them
+        if str(p).endswith(".tsv"):
+            runs.update(tsv_reward_curves(p))
+        else:
+            runs[run_label(p)] = reward_curves(read_json(p, "a GRPO meta.json"), p)
     panels = [c for c in (*COMPONENTS, "total") if any(c in r for r in runs.values())]
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
     rows = ["run\tcomponent\tstep\treward"]

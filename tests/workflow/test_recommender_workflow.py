@@ -220,6 +220,7 @@ def test_evaluate_on_a_subset_names_it_and_counts_parse_failures(tmp_path):
 
 
 def test_plots_read_the_grpo_reward_log_and_turn_metrics(tmp_path):
+    from benchmark.errors import BenchmarkError
     from benchmark.io import write_json
     from benchmark.recommender.plots import main
 
@@ -239,6 +240,24 @@ def test_plots_read_the_grpo_reward_log_and_turn_metrics(tmp_path):
     rewards = (tmp_path / "plots/grpo_rewards.tsv").read_text().splitlines()
     assert "smtpo/redial/seed0\trecommend\t3\t0.15000000000000002" in rewards and len(rewards) == 1 + 4 * 3
     assert (tmp_path / "plots/turns.tsv").read_text().splitlines()[2].split("\t")[1:3] == ["2", "0.12"]
+
+    # redrawn from the stored TSV plus a new run: the stored run's rows come back unchanged, the new run is added,
+    # and a meta.json of a run the TSV also holds wins over its TSV rows
+    stored = tmp_path / "stored.tsv"
+    stored.write_text("\n".join(rewards) + "\n")
+    other = tmp_path / "grpo/smtpo-no-rec/redial/seed0/meta.json"
+    write_json(other, {"reward_log": [{"step": 1, "rewards/format/mean": 0.5, "reward": 0.5}]})
+    write_json(meta, {"reward_log": [{"step": 1, "rewards/format/mean": 0.9, "reward": 0.9}]})
+    main([str(other), str(stored)], [], tmp_path / "redrawn")
+    again = (tmp_path / "redrawn/grpo_rewards.tsv").read_text().splitlines()
+    assert set(rewards) < set(again) and "smtpo-no-rec/redial/seed0\tformat\t1\t0.5" in again
+    main([str(meta), str(stored)], [], tmp_path / "override")
+    assert (tmp_path / "override/grpo_rewards.tsv").read_text().splitlines()[1:] == [
+        "smtpo/redial/seed0\tformat\t1\t0.9", "smtpo/redial/seed0\ttotal\t1\t0.9"]
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("run\tcomponent\tstep\treward\nsmtpo\tformat\tone\t0.1\n")
+    with pytest.raises(BenchmarkError, match="bad.tsv, line 2: expected run, component, integer step"):
+        main([str(bad)], [], tmp_path / "x")
 
 
 def test_smtpo_system_runs_the_episode_loop_and_fills_the_ranking_to_k():
