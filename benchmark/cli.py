@@ -799,7 +799,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--protocol", default="fresh")
 
     s = add("plots", cmd_plots, "recommender plots: GRPO reward components per step; Recall@10 against turns T")
-    s.add_argument("--grpo", nargs="*", default=[], help="GRPO meta.json files (their reward_log) and/or grpo_rewards.tsv files written before "
+    s.add_argument("--grpo", nargs="*", default=[],
+                   help="GRPO meta.json files (their reward_log) and/or grpo_rewards.tsv files written before "
                    "(runs whose models are gone; a meta.json of the same run wins)")
     s.add_argument("--turns", nargs="*", default=[], metavar="T=METRICS_JSON",
                    help="metrics JSONs of one system evaluated with T inference turns, e.g. 1=a.json 2=b.json")

@@ -65,7 +65,8 @@ def tsv_reward_curves(path: str | os.PathLike) -> dict[str, dict[str, list[tuple
             run, component, step, reward = line.split("\t")
             runs[run][component].append((int(step), float(reward)))
         except ValueError:
-            raise BenchmarkError(f"{path}, line {n}: expected run, component, integer step, reward; got {line!r}") from None
+            raise BenchmarkError(f"{path}, line {n}: expected run, component, integer step, reward; "
+                                 f"got {line!r}") from None
     return {r: dict(c) for r, c in runs.items()}
 
 
