@@ -29,6 +29,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.io import atomic_path, read_json, write_text
 
 COMPONENTS = ("format", "recommend", "preference")
+REWARD_COLUMNS = ("run", "component", "step", "reward")  # grpo_rewards.tsv: written by plot_rewards, read back here
 
 
 def run_label(meta_path: str | os.PathLike) -> str:
@@ -57,8 +58,8 @@ def tsv_reward_curves(path: str | os.PathLike) -> dict[str, dict[str, list[tuple
     """{run: {component: [(step, reward)]}} read back from a ``grpo_rewards.tsv`` this module wrote."""
     runs: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     lines = Path(path).read_text().splitlines()
-    if not lines or lines[0].split("\t") != ["run", "component", "step", "reward"]:
-        raise BenchmarkError(f"{path}: expected the header 'run<TAB>component<TAB>step<TAB>reward' of a "
+    if not lines or tuple(lines[0].split("\t")) != REWARD_COLUMNS:
+        raise BenchmarkError(f"{path}: expected the header {'<TAB>'.join(REWARD_COLUMNS)!r} of a "
                              "grpo_rewards.tsv written by `python -m benchmark plots`")
     for n, line in enumerate(lines[1:], start=2):
         try:
@@ -98,14 +99,13 @@ def plot_rewards(metas: Sequence[str], out: Path) -> Path:
     import matplotlib.pyplot as plt
 
     runs = {}
-    for p in sorted(metas, key=lambda p: not str(p).endswith(".tsv")):  # TSVs first: a meta.json overrides them
-        if str(p).endswith(".tsv"):
-            runs.update(tsv_reward_curves(p))
-        else:
-            runs[run_label(p)] = reward_curves(read_json(p, "a GRPO meta.json"), p)
+    for p in (p for p in metas if str(p).endswith(".tsv")):  # stored runs first: a meta.json of the same run wins
+        runs.update(tsv_reward_curves(p))
+    runs.update({run_label(p): reward_curves(read_json(p, "a GRPO meta.json"), p)
+                 for p in metas if not str(p).endswith(".tsv")})
     panels = [c for c in (*COMPONENTS, "total") if any(c in r for r in runs.values())]
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
-    rows = ["run\tcomponent\tstep\treward"]
+    rows = ["\t".join(REWARD_COLUMNS)]
     for ax, name in zip(axes[0], panels, strict=True):
         for label, curves in runs.items():
             if name in curves:
