@@ -358,12 +358,14 @@ def cmd_comparisons(a) -> int:
             raise BenchmarkError(f"comparisons: expected --subset DATASET=IDS_FILE, got {bad[0]!r}")
         subsets = dict(x.split("=", 1) for x in a.subset)
     rows = comparison_table(pairs, cells, a.predictions, a.processed, a.seeds, a.metrics, a.protocol, a.n_resamples,
-                            subsets=subsets)
+                            subsets=subsets, skip_missing=a.skip_missing)
     labels = {"title": a.title, "target": a.target, "subsets": subsets, "regenerate": a.regenerate}
     write_text(a.out, render_table(rows, a.protocol, a.n_resamples, **labels))
     write_text(Path(a.out).with_suffix(".tex"), render_table(rows, a.protocol, a.n_resamples,
                                                              tablefmt="latex_booktabs", **labels))
-    print(f"{len(rows)} comparisons -> {a.out}")
+    skipped = sum("missing" in r for r in rows)
+    print(f"{len(rows) - skipped} comparisons -> {a.out}" + (f" ({skipped} pairs not compared: no predictions)"
+                                                             if skipped else ""))
     return 0
 
 
@@ -736,6 +738,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--subset", nargs="+", default=None, metavar="DATASET=IDS_FILE",
                    help="compare only these samples of each test dataset, from <system>/<train>/<test>/test-subset/ "
                    "(the LLM systems' predictions); every cell's test dataset needs one")
+    s.add_argument("--skip-missing", action="store_true",
+                   help="list pairs whose predictions are missing in a cell under the table instead of failing "
+                   "(for a partial table rendered by hand; the workflow makes every file)")
     s.add_argument("--title", default="Paired comparisons", help="the Markdown heading")
     s.add_argument("--target", default="comparisons", help="the Snakemake target named under the heading")
     s.add_argument("--regenerate", default=None, metavar="TEXT",

@@ -135,7 +135,7 @@ def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str
                      predictions_root: str | os.PathLike, processed_root: str | os.PathLike,
                      seeds: Sequence[int] = (0,), metrics: Sequence[str] = ("recall@10", "ndcg@10"),
                      protocol: str = "fresh", n_resamples: int = 1000, bootstrap_seed: int = 0,
-                     subsets: dict[str, str | os.PathLike] | None = None) -> list[dict]:
+                     subsets: dict[str, str | os.PathLike] | None = None, skip_missing: bool = False) -> list[dict]:
     """Every configured comparison (A, B) on every cell: one row per metric with A, B, A - B, its paired 95%
     interval and p. Predictions: ``<predictions_root>/<system>/<train>/<test>/seed<N>.jsonl[.gz]``.
 
@@ -146,7 +146,12 @@ def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str
     Seeds: each system's per-pair values are averaged over those of ``seeds`` it has predictions for (a model-free
     system has one); the bootstrap resamples dialogues of the seed-averaged values, so the interval is about the
     test samples. ``seed_sd`` is the standard deviation of the per-seed difference over the seeds both systems
-    have (None below 2): the training noise the interval does not cover."""
+    have (None below 2): the training noise the interval does not cover.
+
+    ``skip_missing``: a system without predictions in a cell is an error by default (the workflow makes them all);
+    with it, that cell's pairs involving the system become ``{"a_system", "b_system", "train", "test", "missing":
+    [systems]}`` entries, which ``render_table`` lists under the table as not compared (a partial reference, e.g. a
+    transfer cell whose GRPO run did not fit a session)."""
     if not seeds:
         raise BenchmarkError("comparisons: give at least one seed")
     ks = metric_cutoffs(metrics)
@@ -160,11 +165,20 @@ def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str
                                      f"{sorted(subsets)}); give --subset {test}=<ids file>")
             samples, split_dir = restrict(samples, subsets[test]), "test-subset"
         ids = [s["sample_id"] for s in samples]
-        values, devices = {}, {}
+        values, devices, missing = {}, {}, set()
         for system in dict.fromkeys(x for pair in pairs for x in pair):
-            lists, devices[system] = _seed_lists(predictions_root, system, train, test, seeds, ids, split_dir)
+            try:
+                lists, devices[system] = _seed_lists(predictions_root, system, train, test, seeds, ids, split_dir)
+            except BenchmarkError:
+                if not skip_missing:
+                    raise
+                missing.add(system)
+                continue
             values[system] = (*_seed_mean_values(samples, lists, protocol, ks), sorted(lists))
         for a, b in pairs:
+            if gone := [x for x in (a, b) if x in missing]:
+                rows.append({"a_system": a, "b_system": b, "train": train, "test": test, "missing": gone})
+                continue
             (va, clusters, means_a, seeds_a), (vb, _, means_b, seeds_b) = values[a], values[b]
             # the files of A and B were made on different machines (None: a meta.json is missing, unknown)
             mixed = bool(devices[a] and devices[b]) and set(devices[a]) != set(devices[b])
@@ -197,7 +211,7 @@ def render_table(rows: Sequence[dict], protocol: str, n_resamples: int, digits: 
              f"[{r['low']:+.{digits}f}, {r['high']:+.{digits}f}]", f"{r['p_value']:.3g}",
              "yes" if r["low"] > 0 or r["high"] < 0 else "no", seeds(r),
              "—" if r["seed_sd"] is None else f"{r['seed_sd']:.{digits}f}", r["pairs"], r["n_clusters"]]
-            for r in rows]
+            for r in rows if "missing" not in r]
     table = tabulate(body, headers=["A − B", "cell", "metric", "A", "B", "A − B", "95% interval", "p",
                                     "significant", "seeds A/B", "seed sd", "pairs", "dialogues"], tablefmt=tablefmt,
                      disable_numparse=True)
@@ -216,6 +230,10 @@ def render_table(rows: Sequence[dict], protocol: str, n_resamples: int, digits: 
     if subsets:
         card += " Samples: only those of the subset files " + ", ".join(
             f"{d} `{path}` ({subset_info(path)['n']} ids)" for d, path in sorted(subsets.items())) + "."
+    if skipped := [r for r in rows if "missing" in r]:
+        card += " Not compared (no predictions): " + "; ".join(
+            f"{r['a_system']} − {r['b_system']} on {cell_name(r['train'], r['test'])} ({', '.join(r['missing'])})"
+            for r in skipped) + "."
     if tablefmt.startswith("latex"):
         return f"% {card}\n{table.replace('−', '--').replace('—', '--')}\n"
     # a table no Snakemake target makes (the remedies: scripts) names where its commands are instead

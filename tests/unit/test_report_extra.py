@@ -222,3 +222,17 @@ def test_usersim_table_paired_block_by_hand(tmp_path):
     assert "trivial-popular: scored lam 1.0 k 5 names none; multitask: scored lam 1.0 k 5 names none." in text
     with pytest.raises(Exception, match="no evaluation of base"):
         write_usersim_table(paths, tmp_path / "u.md", compare=[("multitask", "base")])
+
+
+def test_comparison_table_skip_missing_lists_the_pairs_it_could_not_compare(tmp_path, fixture_results):
+    # a and b exist on redial->redial, c nowhere: a - b is compared, a - c is named under the table, not dropped
+    preds = tmp_path / "predictions"
+    _write(preds / "a/redial/redial/seed0.jsonl", [{"sample_id": "9001#1", "ranked_items": ["103"]}])
+    _write(preds / "b/redial/redial/seed0.jsonl", [{"sample_id": "9002#2", "ranked_items": ["101"]}])
+    rows = comparison_table([("a", "b"), ("a", "c")], [("redial", "redial")], preds, fixture_results / "processed",
+                            metrics=["recall@10"], n_resamples=100, skip_missing=True)
+    done, skipped = [r for r in rows if "missing" not in r], [r for r in rows if "missing" in r]
+    assert [(r["a_system"], r["b_system"]) for r in done] == [("a", "b")] and done[0]["a"] == pytest.approx(1 / 3)
+    assert skipped == [{"a_system": "a", "b_system": "c", "train": "redial", "test": "redial", "missing": ["c"]}]
+    md = render_table(rows, "fresh", 100)
+    assert md.count("| a − ") == 1 and "Not compared (no predictions): a − c on ReDial (c)." in md
