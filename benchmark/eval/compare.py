@@ -100,10 +100,11 @@ def prediction_device(path: str | os.PathLike) -> str | None:
     return (read_json(meta, "a predictions meta.json").get("provenance") or {}).get("device")
 
 
-def _seed_lists(predictions_root, system: str, train: str, test: str, seeds: Sequence[int],
-                ids: list[str], split_dir: str = "") -> tuple[dict[int, dict[str, list]], list[str]]:
+def _seed_lists(predictions_root, system: str, train: str, test: str, seeds: Sequence[int], ids: list[str],
+                split_dir: str = "", allow_none: bool = False) -> tuple[dict[int, dict[str, list]], list[str]]:
     """``{seed: {sample_id: ranked_items}}`` of the seeds whose predictions exist (``.jsonl`` or ``.jsonl.gz``)
-    under ``<root>/<system>/<train>/<test>/<split_dir>``, and the distinct devices that made them (sorted)."""
+    under ``<root>/<system>/<train>/<test>/<split_dir>``, and the distinct devices that made them (sorted). No file
+    at all is an error unless ``allow_none`` (then ``({}, [])``); a malformed file is always one."""
     out, devices = {}, set()
     for seed in seeds:
         base = Path(predictions_root) / system / train / test / split_dir / f"seed{seed}.jsonl"
@@ -112,7 +113,7 @@ def _seed_lists(predictions_root, system: str, train: str, test: str, seeds: Seq
             out[seed] = {sid: p["ranked_items"] for sid, p in read_predictions(path, ids).items()}
             if (device := prediction_device(path)) is not None:
                 devices.add(device)
-    if not out:
+    if not out and not allow_none:
         raise BenchmarkError(f"comparisons: no predictions of {system} on {train}->{test} for seeds "
                              f"{list(seeds)} (looked for {base} and its .gz); run its predict rule first")
     return out, sorted(devices)
@@ -167,11 +168,9 @@ def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str
         ids = [s["sample_id"] for s in samples]
         values, devices, missing = {}, {}, set()
         for system in dict.fromkeys(x for pair in pairs for x in pair):
-            try:
-                lists, devices[system] = _seed_lists(predictions_root, system, train, test, seeds, ids, split_dir)
-            except BenchmarkError:
-                if not skip_missing:
-                    raise
+            lists, devices[system] = _seed_lists(predictions_root, system, train, test, seeds, ids, split_dir,
+                                                 allow_none=skip_missing)
+            if not lists:
                 missing.add(system)
                 continue
             values[system] = (*_seed_mean_values(samples, lists, protocol, ks), sorted(lists))

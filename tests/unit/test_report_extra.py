@@ -236,3 +236,9 @@ def test_comparison_table_skip_missing_lists_the_pairs_it_could_not_compare(tmp_
     assert skipped == [{"a_system": "a", "b_system": "c", "train": "redial", "test": "redial", "missing": ["c"]}]
     md = render_table(rows, "fresh", 100)
     assert md.count("| a − ") == 1 and "Not compared (no predictions): a − c on ReDial (c)." in md
+    # a file that exists but is broken is still an error, never "missing"
+    (preds / "c/redial/redial").mkdir(parents=True)
+    (preds / "c/redial/redial/seed0.jsonl").write_text("{not json\n")
+    with pytest.raises(BenchmarkError, match="seed0.jsonl"):
+        comparison_table([("a", "c")], [("redial", "redial")], preds, fixture_results / "processed",
+                         metrics=["recall@10"], n_resamples=100, skip_missing=True)
