@@ -166,16 +166,14 @@ def comparison_table(pairs: Sequence[tuple[str, str]], cells: Sequence[tuple[str
                                      f"{sorted(subsets)}); give --subset {test}=<ids file>")
             samples, split_dir = restrict(samples, subsets[test]), "test-subset"
         ids = [s["sample_id"] for s in samples]
-        values, devices, missing = {}, {}, set()
+        values, devices = {}, {}
         for system in dict.fromkeys(x for pair in pairs for x in pair):
             lists, devices[system] = _seed_lists(predictions_root, system, train, test, seeds, ids, split_dir,
                                                  allow_none=skip_missing)
-            if not lists:
-                missing.add(system)
-                continue
-            values[system] = (*_seed_mean_values(samples, lists, protocol, ks), sorted(lists))
+            if lists:  # absent only with skip_missing: its pairs are listed below, not compared
+                values[system] = (*_seed_mean_values(samples, lists, protocol, ks), sorted(lists))
         for a, b in pairs:
-            if gone := [x for x in (a, b) if x in missing]:
+            if gone := [x for x in (a, b) if x not in values]:
                 rows.append({"a_system": a, "b_system": b, "train": train, "test": test, "missing": gone})
                 continue
             (va, clusters, means_a, seeds_a), (vb, _, means_b, seeds_b) = values[a], values[b]
