@@ -23,6 +23,7 @@ from pathlib import Path
 from scipy import stats as scipy_stats
 from tabulate import tabulate
 
+from benchmark.errors import InputError
 from benchmark.eval.bootstrap import METHOD
 from benchmark.eval.evaluate import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from benchmark.io import read_json, write_text
@@ -208,13 +209,27 @@ def published_block(path: str | os.PathLike, metrics: Sequence[str], digits: int
             f"there); their samples, catalogues and matching differ from ours.\n\n{table}\n")
 
 
+def check_one_file_per_run(paths: Sequence[str], results: Sequence[dict]) -> None:
+    """Two files of the same run (system, cell, split, seed) would be averaged as two seeds, with a (0.0000)
+    spread: a copy of a released file given beside the run that made it, say. Refuse, naming both."""
+    seen = {}
+    for path, r in zip(paths, results, strict=True):
+        key = (r["system"], r["train_dataset"], r["test_dataset"], r.get("split"), r["seed"])
+        if key in seen:
+            raise InputError(path, f"the same run as {seen[key]} (system {key[0]}, {key[1]}->{key[2]}, split "
+                                   f"{key[3]}, seed {key[4]}); give one file per run, or the cell counts it twice")
+        seen[key] = path
+
+
 def write_tables(metrics_paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, metrics: Sequence[str],
                  systems_order=None, cells_order=None, digits: int = 4, name: str = "main",
                  title: str = "Main results (test split)", parse_failures: bool = False,
                  published: str | os.PathLike | None = None,
                  protocols: Sequence[str] = ("all", "fresh"), target: str = "tables") -> dict[str, Path]:
     """``target``: the Snakemake target that regenerates the table, named under its heading."""
-    results = [read_json(p, "a metrics JSON") for p in sorted(map(str, metrics_paths))]
+    paths = sorted(set(map(str, metrics_paths)))  # one path given twice is read once
+    results = [read_json(p, "a metrics JSON") for p in paths]
+    check_one_file_per_run(paths, results)
     out_dir = Path(out_dir)
     md = render(results, metrics, systems_order, cells_order, digits, "github", parse_failures, protocols)
     tex = render(results, metrics, systems_order, cells_order, digits, "latex_booktabs", parse_failures, protocols)

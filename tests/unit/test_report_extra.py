@@ -37,6 +37,18 @@ def test_tables_name_the_target_that_regenerates_them(tmp_path):
     assert "Regenerate: `snakemake tables`" in (tmp_path / "main.md").read_text()
 
 
+def test_tables_refuse_two_files_of_the_same_run(tmp_path):
+    from benchmark.report.tables import write_tables
+
+    copy = tmp_path / "copy" / METRICS[0].name
+    copy.parent.mkdir()
+    copy.write_text(METRICS[0].read_text())
+    with pytest.raises(InputError, match=r"the same run as .*seed"):
+        write_tables([*METRICS, copy], tmp_path, ["recall@10"])
+    write_tables([*METRICS, METRICS[0]], tmp_path, ["recall@10"])  # the same path twice is one file
+    assert "(0.0000)" not in (tmp_path / "main.md").read_text()
+
+
 def test_comparison_table_difference_and_interval_by_hand(tmp_path, fixture_results):
     # fresh pairs of the fixture's ReDial test: 9001#1 -> 103, 9001#3 -> 104, 9002#2 -> 105 (two dialogues)
     preds = tmp_path / "predictions"
